@@ -1,0 +1,60 @@
+/**
+ * The `dingtalk-channel` command. Each subcommand lives in its own module and is loaded only
+ * when used, so `pairing list` does not pay for the simulator's imports.
+ * Exit codes: 0 success, 1 not found / refused, 2 usage or configuration error.
+ */
+import { ChannelError } from '../errors.js';
+
+export interface CliIo {
+  out(line: string): void;
+  err(line: string): void;
+  env: NodeJS.ProcessEnv;
+}
+
+export type Subcommand = (args: string[], io: CliIo) => Promise<number>;
+
+const subcommands: Record<string, { summary: string; load: () => Promise<Subcommand> }> = {
+};
+
+export const EXIT_OK = 0;
+export const EXIT_REFUSED = 1;
+export const EXIT_USAGE = 2;
+
+export function usage(): string {
+  const lines = Object.entries(subcommands).map(([name, s]) => `  ${name.padEnd(10)} ${s.summary}`);
+  return ['Usage: dingtalk-channel <command> [options]', '', 'Commands:', ...lines].join('\n');
+}
+
+const processIo: CliIo = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+  env: process.env,
+};
+
+export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.out(usage());
+    return name ? EXIT_OK : EXIT_USAGE;
+  }
+  const entry = subcommands[name];
+  if (!entry) {
+    io.err(`Unknown command "${name}".\n${usage()}`);
+    return EXIT_USAGE;
+  }
+  try {
+    const command = await entry.load();
+    return await command(rest, io);
+  } catch (err) {
+    if (err instanceof ChannelError && err.code === 'usage') {
+      io.err(err.message);
+      return EXIT_USAGE;
+    }
+    if (err instanceof ChannelError && err.code === 'config') {
+      io.err(err.message);
+      return EXIT_USAGE;
+    }
+    io.err(`dingtalk-channel ${name}: ${err instanceof Error ? err.message : String(err)}`);
+    return EXIT_REFUSED;
+  }
+}
