@@ -1,0 +1,111 @@
+/**
+ * The generic webhook agent: one JSON POST per message, one JSON answer. The contract (version 1)
+ * is documented in docs/agents.md "The http agent"; test/agent/http.test.ts guards both
+ * directions. Absent optional fields are sent as `null`, so every key is always present.
+ */
+import { registerSecret } from '../log.js';
+import { boundHistory, type HistoryLimits } from './history.js';
+import { type Agent, AgentError, type AgentRequest } from './port.js';
+import { describeEndpoint, type FetchFn, postJson } from './transport.js';
+
+export interface HttpAgentOptions {
+  url: string;
+  /** Sent as `Authorization: Bearer <token>`. */
+  token?: string;
+  /** True when the webhook keeps its own history: the pipeline then stores and sends none. */
+  keepsHistory: boolean;
+  /** Bounds for the history sent (stateless webhooks only). */
+  history: HistoryLimits;
+  timeoutMs?: number;
+  /** Shown by `/status`. */
+  model?: string;
+  fetch?: FetchFn;
+}
+
+/** Version of the JSON contract in the request's `version` field. */
+export const HTTP_AGENT_CONTRACT_VERSION = 1;
+
+/** The request body of contract version 1. */
+export interface HttpAgentRequestBody {
+  version: 1;
+  messageId: string;
+  accountId: string;
+  sessionKey: string;
+  text: string;
+  media: { kind: string; url: string | null; fileName: string | null; mimeType: string | null }[];
+  sender: { id: string; nick: string | null };
+  conversation: { id: string; type: 'dm' | 'group'; title: string | null };
+  tools: { allow: string[]; deny: string[] } | null;
+  systemPrompt: string | null;
+  history: { role: 'user' | 'assistant'; content: string }[];
+}
+
+/** The body the webhook receives for `request`. */
+export function httpAgentRequestBody(
+  request: AgentRequest,
+  options: Pick<HttpAgentOptions, 'keepsHistory' | 'history'>,
+): HttpAgentRequestBody {
+  return {
+    version: HTTP_AGENT_CONTRACT_VERSION,
+    messageId: request.messageId,
+    accountId: request.accountId,
+    sessionKey: request.sessionKey,
+    text: request.text,
+    media: request.media.map((m) => ({
+      kind: m.kind,
+      url: m.url ?? null,
+      fileName: m.fileName ?? null,
+      mimeType: m.mimeType ?? m.data?.mimeType ?? null,
+    })),
+    sender: { id: request.sender.id, nick: request.sender.nick ?? null },
+    conversation: {
+      id: request.conversation.id,
+      type: request.conversation.type,
+      title: request.conversation.title ?? null,
+    },
+    tools: request.tools
+      ? { allow: request.tools.allow ?? [], deny: request.tools.deny ?? [] }
+      : null,
+    systemPrompt: request.systemPrompt ?? null,
+    history: options.keepsHistory ? [] : boundHistory(request.history, options.history),
+  };
+}
+
+/** Reads `{ "text": string }`; a 204 answer means no reply. */
+export function httpAgentReplyText(json: unknown, status: number, where: string): string {
+  if (status === 204) return '';
+  const text =
+    typeof json === 'object' && json !== null ? (json as { text?: unknown }).text : undefined;
+  if (typeof text !== 'string') {
+    throw new AgentError('agent_bad_response', `${where}: the answer has no string "text" field`, {
+      status,
+    });
+  }
+  return text;
+}
+
+/** Creates the generic webhook agent. */
+export function createHttpAgent(options: HttpAgentOptions): Agent {
+  registerSecret(options.token);
+  const headers: Record<string, string> = {};
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  const where = `http agent: ${describeEndpoint(options.url)}`;
+  return {
+    name: 'http',
+    keepsHistory: options.keepsHistory,
+    model: options.model,
+    async respond(request, { signal }) {
+      const { json, status } = await postJson({
+        agent: 'http',
+        url: options.url,
+        headers,
+        body: httpAgentRequestBody(request, options),
+        signal,
+        timeoutMs: options.timeoutMs,
+        secrets: options.token ? [options.token] : [],
+        fetch: options.fetch,
+      });
+      return { text: httpAgentReplyText(json, status, where) };
+    },
+  };
+}

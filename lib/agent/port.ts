@@ -1,0 +1,119 @@
+/**
+ * The Agent port (architecture.md "Ports"): `respond(request, { signal }) → reply`.
+ *
+ * Contract every adapter keeps (channel-semantics.md §6, §7):
+ * - The request carries everything §6 lists: the new user turn (text + media), session key,
+ *   sender, conversation, the group's `tools` policy and `systemPrompt`, and, for agents that do
+ *   not keep history themselves, the session's earlier turns.
+ * - `signal` is tied to the time the message function has left; an aborted call rejects with
+ *   `AgentError` code `agent_timeout` (test/agent/openai.test.ts "timeout").
+ * - Every failure is an `AgentError` whose message names no secret (test/agent/errors.test.ts);
+ *   the user only ever sees `userFacingAgentError(err)`.
+ */
+import { ChannelError } from '../errors.js';
+
+/** One earlier message of the session, as stored by the pipeline. */
+export interface ChatTurn {
+  role: 'user' | 'assistant';
+  content: string;
+}
+
+/** A piece of inbound media. The pipeline resolves `url` (and `data` for vision models). */
+export interface AgentMedia {
+  kind: 'picture' | 'audio' | 'video' | 'file';
+  downloadCode: string;
+  /** Temporary download URL from `messageFiles/download` (dingtalk-protocol.md §6.3). */
+  url?: string;
+  fileName?: string;
+  mimeType?: string;
+  /** Bytes fetched by the pipeline, for vision-capable models. */
+  data?: { base64: string; mimeType: string };
+}
+
+/** A group's tool policy (§4): deny wins; a non-empty `allow` means only those. */
+export interface ToolsPolicy {
+  allow?: string[];
+  deny?: string[];
+}
+
+/** What the agent receives for one inbound message (channel-semantics.md §6). */
+export interface AgentRequest {
+  accountId: string;
+  messageId: string;
+  sessionKey: string;
+  /** The user's text (for audio: DingTalk's speech recognition). May be empty. */
+  text: string;
+  media: AgentMedia[];
+  sender: { id: string; nick?: string };
+  conversation: { id: string; type: 'dm' | 'group'; title?: string };
+  tools?: ToolsPolicy;
+  /** The group's `systemPrompt` (§4). */
+  systemPrompt?: string;
+  /** Earlier turns, oldest first; empty for agents with `keepsHistory`. */
+  history: ChatTurn[];
+}
+
+/** The agent's answer. An empty text or `NO_REPLY` means "send nothing" (§7). */
+export interface AgentReply {
+  text: string;
+}
+
+export interface AgentCallOptions {
+  /** Aborts when the message function runs out of time. */
+  signal: AbortSignal;
+}
+
+/** An AI agent behind the channel. */
+export interface Agent {
+  readonly name: string;
+  /** True when the agent keeps the session history itself (OpenClaw): the pipeline stores none. */
+  readonly keepsHistory: boolean;
+  /** The model name, for `/status`. */
+  readonly model?: string;
+  respond(request: AgentRequest, options: AgentCallOptions): Promise<AgentReply>;
+}
+
+export type AgentErrorCode =
+  | 'agent_timeout'
+  | 'agent_http'
+  | 'agent_bad_response'
+  | 'agent_network';
+
+/**
+ * The agent call failed. Not retryable: the sender gets one short message (§7) and the inbound
+ * message counts as handled. Messages name the endpoint (without query) and never a secret.
+ */
+export class AgentError extends ChannelError {
+  override name = 'AgentError';
+  declare readonly code: AgentErrorCode;
+  /** HTTP status for `agent_http`. */
+  readonly status: number | undefined;
+  /** `origin + path` of the called URL (no query string, no credentials). */
+  readonly endpoint: string | undefined;
+
+  constructor(
+    code: AgentErrorCode,
+    message: string,
+    options: { status?: number; endpoint?: string; cause?: unknown } = {},
+  ) {
+    super(code, message, { cause: options.cause, retryable: false });
+    this.status = options.status;
+    this.endpoint = options.endpoint;
+  }
+}
+
+const TIMEOUT_REPLY = 'Sorry, the agent did not answer in time. Please try again.';
+const FAILURE_REPLY = 'Sorry, the agent failed to answer. Please try again.';
+
+/**
+ * The one short message the DingTalk user sees when the agent call failed (§7): never details,
+ * never secrets. Matches on `code`, so it also works for errors from another copy of this module.
+ */
+export function userFacingAgentError(err: unknown): string {
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : '';
+  const name = err instanceof Error ? err.name : '';
+  if (code === 'agent_timeout' || name === 'AbortError' || name === 'TimeoutError') {
+    return TIMEOUT_REPLY;
+  }
+  return FAILURE_REPLY;
+}

@@ -1,0 +1,188 @@
+/**
+ * Agent reply → the DingTalk markdown messages to send (channel-semantics.md §7).
+ *
+ * Order: chunk the ORIGINAL markdown first (so a code block cut across chunks is closed and
+ * reopened, and each chunk converts on its own with balanced fences), then convert each chunk.
+ * Conversion can lengthen a chunk (table labels, code indentation, JSON escaping), so when a
+ * converted chunk overflows, the reply is chunked again with a smaller budget; a last pass
+ * re-splits anything still over the character limit or the 20,000-byte webhook body limit
+ * (dingtalk-protocol.md §5 "Size"). `responsePrefix` joins the reply before chunking, and the
+ * @mention's length is reserved from the limit.
+ *
+ * Invariants (guarded by test/dingtalk/reply-format.test.ts):
+ * - empty, whitespace-only and `NO_REPLY` replies produce no message;
+ * - every message's JSON webhook body is at most 20,000 UTF-8 bytes;
+ * - `responsePrefix` appears once, on the first message; in groups every message @-mentions.
+ */
+
+import {
+  type ChunkMode,
+  chunkText,
+  codePointLength,
+  DEFAULT_CHUNK_MAX_BYTES,
+  utf8Length,
+} from './chunk.js';
+import { replyTitle, toDingTalkMarkdown } from './markdown.js';
+
+/** One DingTalk markdown message of a reply. */
+export interface FormattedChunk {
+  title: string;
+  /** DingTalk markdown body, @mention text included. */
+  text: string;
+  atUserIds: string[];
+}
+
+export interface ReplyFormatOptions {
+  /** `textChunkLimit`, in code points. */
+  limit: number;
+  mode: ChunkMode;
+  responsePrefix?: string;
+  /** Group replies: the sender's staffId to @-mention in every message. */
+  mentionStaffId?: string;
+  /** UTF-8 bytes per chunk body before the envelope; defaults to DEFAULT_CHUNK_MAX_BYTES. */
+  maxBytes?: number;
+}
+
+/** The wire limit of a robot webhook body (errcode 460101 above it). */
+export const WEBHOOK_BODY_MAX_BYTES = 20_000;
+/** A title is at most 20 code points; escaped as JSON each takes at most 6 bytes. */
+const TITLE_RESERVE_BYTES = 20 * 6;
+const NO_REPLY = 'NO_REPLY';
+
+/** The sessionWebhook / custom-robot JSON body for one formatted chunk (§5). */
+export function markdownReplyBody(chunk: FormattedChunk) {
+  return {
+    msgtype: 'markdown' as const,
+    markdown: { title: chunk.title, text: chunk.text },
+    at: { atUserIds: chunk.atUserIds, isAtAll: false },
+  };
+}
+
+/** Splits and converts an agent reply into DingTalk markdown messages; [] when nothing is to be sent. */
+export function formatReply(text: string, options: ReplyFormatOptions): FormattedChunk[] {
+  const reply = text.trim();
+  if (reply === '' || reply === NO_REPLY) return [];
+  const mention = mentionOf(options.mentionStaffId);
+  const atUserIds = options.mentionStaffId ? [options.mentionStaffId] : [];
+  const fitting: Fitting = {
+    limit: Math.max(1, options.limit - mention.reserve),
+    maxBytes: options.maxBytes ?? DEFAULT_CHUNK_MAX_BYTES,
+    atUserIds,
+  };
+  const prefix = options.responsePrefix ?? '';
+  const sections = convertedSections(withPrefix(prefix, reply), prefix, options.mode, fitting);
+  return sections.flatMap((section) =>
+    fitBody(section.body, fitting).map((body, k) => ({
+      title: k === 0 ? section.title : replyTitle(body),
+      text: mention.appendTo(body),
+      atUserIds: [...atUserIds],
+    })),
+  );
+}
+
+interface Section {
+  title: string;
+  body: string;
+}
+
+const MAX_CHUNK_ATTEMPTS = 4;
+
+/**
+ * Chunks the markdown and converts each chunk. Conversion lengthens text (labels, indentation,
+ * escaping), so when a converted chunk overflows, the whole reply is chunked again with the
+ * budget shrunk by the worst overflow; that keeps fence-aware split points, where re-splitting
+ * the converted text (fitBody, the last resort) would leave small fragments.
+ */
+function convertedSections(
+  text: string,
+  prefix: string,
+  mode: ChunkMode,
+  fitting: Fitting,
+): Section[] {
+  let budget = { limit: fitting.limit, maxBytes: fitting.maxBytes };
+  let sections: Section[] = [];
+  for (let attempt = 0; attempt < MAX_CHUNK_ATTEMPTS; attempt++) {
+    sections = chunkText(text, { ...budget, mode })
+      .map((piece, k) => ({
+        // The title describes the reply, not the prefix.
+        title: replyTitle(
+          k === 0 && prefix !== '' && piece.startsWith(prefix) ? piece.slice(prefix.length) : piece,
+        ),
+        body: toDingTalkMarkdown(piece),
+      }))
+      .filter((section) => /\S/u.test(section.body));
+    const charGrowth = Math.max(1, ...sections.map((s) => codePointLength(s.body) / fitting.limit));
+    const byteGrowth = Math.max(
+      1,
+      ...sections.map((s) => envelopeBytes(s.body, fitting) / WEBHOOK_BODY_MAX_BYTES),
+    );
+    if (charGrowth === 1 && byteGrowth === 1) break;
+    budget = {
+      limit: Math.max(1, Math.floor((budget.limit / charGrowth) * SHRINK_MARGIN)),
+      maxBytes: Math.max(4, Math.floor((budget.maxBytes / byteGrowth) * SHRINK_MARGIN)),
+    };
+  }
+  return sections;
+}
+
+const SHRINK_MARGIN = 0.98;
+
+interface Mention {
+  /** Code points the mention may add. */
+  reserve: number;
+  appendTo(body: string): string;
+}
+
+/** DingTalk renders a mention only when `@staffId` is in the text (§5, last bullet). */
+function mentionOf(staffId: string | undefined): Mention {
+  if (!staffId) return { reserve: 0, appendTo: (body) => body };
+  return {
+    reserve: codePointLength(staffId) + 3,
+    appendTo: (body) => {
+      const lastLine = body.slice(body.lastIndexOf('\n') + 1);
+      // After a converted code line the mention would read as code; give it its own paragraph.
+      return lastLine.startsWith('\u00a0') ? `${body}\n\n@${staffId}` : `${body} @${staffId}`;
+    },
+  };
+}
+
+/** `responsePrefix` goes before the first chunk: it is added to the reply before chunking. */
+function withPrefix(prefix: string, reply: string): string {
+  if (prefix === '') return reply;
+  // Glued to "# Heading", "> quote", "- item", a table or a fence, the prefix would break it.
+  const startsBlock = /^(#{1,6}\s|>|[-*+]\s|\d{1,9}[.)]\s|\||`{3}|~{3})/.test(reply);
+  return startsBlock ? `${prefix}\n\n${reply}` : `${prefix}${reply}`;
+}
+
+interface Fitting {
+  limit: number;
+  maxBytes: number;
+  atUserIds: string[];
+}
+
+/** Re-splits a converted body until each part fits the limit and the webhook body limit. */
+function fitBody(body: string, fitting: Fitting): string[] {
+  const tooLong = codePointLength(body) > fitting.limit;
+  const tooBig = envelopeBytes(body, fitting) > WEBHOOK_BODY_MAX_BYTES;
+  if ((!tooLong && !tooBig) || codePointLength(body) <= 1) return [body];
+  // JSON escaping ("\n", quotes, control characters) is what makes a body outgrow its UTF-8
+  // size, so halve the byte budget until the escaped parts fit.
+  const bytes = utf8Length(body);
+  const maxBytes = tooBig
+    ? Math.max(4, Math.floor(Math.min(fitting.maxBytes, bytes) / 2))
+    : fitting.maxBytes;
+  const parts = chunkText(body, { limit: fitting.limit, mode: 'length', maxBytes });
+  if (parts.length === 1 && parts[0] === body) return [body];
+  return parts.flatMap((part) => fitBody(part, fitting));
+}
+
+/** Bytes of the webhook JSON for `body`, with room for the longest title and the @mention. */
+function envelopeBytes(body: string, fitting: Fitting): number {
+  const mentionText = fitting.atUserIds.map((id) => `\n\n@${id}`).join('');
+  const envelope = markdownReplyBody({
+    title: '',
+    text: body + mentionText,
+    atUserIds: fitting.atUserIds,
+  });
+  return utf8Length(JSON.stringify(envelope)) + TITLE_RESERVE_BYTES;
+}
