@@ -1,0 +1,123 @@
+/**
+ * In-process StateStore with DynamoDB's semantics for the port: items are copied in and out
+ * (callers never share objects with the store), a conditional write checks and writes in one
+ * synchronous step (so it is atomic under Node's event loop), and queries return items in
+ * ascending UTF-8 byte order of `sk`, as DynamoDB does. For unit tests and single-process use.
+ */
+import { ChannelError } from '../errors.js';
+import { evaluateCondition } from './conditions.js';
+import type {
+  Condition,
+  QueryOptions,
+  StateItem,
+  StateStore,
+  StateValue,
+  WriteResult,
+} from './port.js';
+import {
+  checkCondition,
+  checkKey,
+  checkLimit,
+  checkSize,
+  compareSortKeys,
+  copyItem,
+  copyUpdate,
+} from './values.js';
+
+/** A StateStore held in a Map; contents vanish with the process. */
+export class MemoryStateStore implements StateStore {
+  readonly #partitions = new Map<string, Map<string, StateItem>>();
+  #closed = false;
+
+  async get(pk: string, sk: string): Promise<StateItem | undefined> {
+    this.#checkOpen();
+    checkKey(pk, sk);
+    return cloneOut(this.#read(pk, sk));
+  }
+
+  async put(item: StateItem, condition?: Condition): Promise<WriteResult> {
+    this.#checkOpen();
+    const stored = copyItem(item);
+    if (condition) checkCondition(condition);
+    return this.#conditionally(stored.pk, stored.sk, condition, () => stored);
+  }
+
+  async update(
+    pk: string,
+    sk: string,
+    set: Record<string, StateValue | undefined>,
+    condition?: Condition,
+  ): Promise<WriteResult> {
+    this.#checkOpen();
+    checkKey(pk, sk);
+    const changes = copyUpdate(set);
+    if (condition) checkCondition(condition);
+    return this.#conditionally(pk, sk, condition, (old) => {
+      // Like DynamoDB's UpdateItem, an update of an absent item creates it (keys + set values).
+      const next: StateItem = old ? structuredClone(old) : { pk, sk };
+      for (const [name, value] of Object.entries(changes)) {
+        if (value === undefined) delete next[name];
+        else next[name] = value;
+      }
+      checkSize(next);
+      return next;
+    });
+  }
+
+  async delete(pk: string, sk: string, condition?: Condition): Promise<WriteResult> {
+    this.#checkOpen();
+    checkKey(pk, sk);
+    if (condition) checkCondition(condition);
+    return this.#conditionally(pk, sk, condition, () => undefined);
+  }
+
+  async query(pk: string, options: QueryOptions = {}): Promise<StateItem[]> {
+    this.#checkOpen();
+    checkKey(pk, 'query');
+    checkLimit(options.limit);
+    const prefix = options.skPrefix ?? '';
+    const matches = [...(this.#partitions.get(pk)?.values() ?? [])]
+      .filter((item) => item.sk.startsWith(prefix))
+      .sort((a, b) => compareSortKeys(a.sk, b.sk));
+    const limited = options.limit === undefined ? matches : matches.slice(0, options.limit);
+    return limited.map((item) => structuredClone(item));
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
+
+  /** Checks the condition and applies the change in one synchronous step (no await between). */
+  #conditionally(
+    pk: string,
+    sk: string,
+    condition: Condition | undefined,
+    next: (old: StateItem | undefined) => StateItem | undefined,
+  ): WriteResult {
+    const old = this.#read(pk, sk);
+    if (condition && !evaluateCondition(condition, old))
+      return { ok: false, current: cloneOut(old) };
+    const item = next(old);
+    const partition = this.#partitions.get(pk);
+    if (item) {
+      if (partition) partition.set(sk, item);
+      else this.#partitions.set(pk, new Map([[sk, item]]));
+    } else if (partition) {
+      partition.delete(sk);
+      if (partition.size === 0) this.#partitions.delete(pk);
+    }
+    return { ok: true };
+  }
+
+  #read(pk: string, sk: string): StateItem | undefined {
+    return this.#partitions.get(pk)?.get(sk);
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new ChannelError('state_unavailable', 'state store is closed');
+  }
+}
+
+function cloneOut(item: StateItem | undefined): StateItem | undefined {
+  return item === undefined ? undefined : structuredClone(item);
+}
