@@ -14,6 +14,10 @@ export interface CliIo {
 export type Subcommand = (args: string[], io: CliIo) => Promise<number>;
 
 const subcommands: Record<string, { summary: string; load: () => Promise<Subcommand> }> = {
+  simulator: {
+    summary: 'run a fake DingTalk (Stream gateway, webhooks, OpenAPI, /__sim/ control API)',
+    load: async () => (await import('./simulator-command.js')).simulatorCommand,
+  },
 };
 
 export const EXIT_OK = 0;

@@ -1,0 +1,73 @@
+/** The simulator's public, in-process API and the control surface the `/__sim/` routes use. */
+import type { ConnectionInfo } from './connections.js';
+import type { FaultInput } from './faults.js';
+import type { InjectMessageInput } from './inbound-builder.js';
+import type { InjectEventInput, InjectedEvent, InjectedMessage } from './inject.js';
+import type {
+  AckRecord,
+  GatewayRequestRecord,
+  InboundRecord,
+  OutboxEntry,
+  PingViolation,
+  SimulatorStats,
+} from './ledger.js';
+import type { SimApp } from './options.js';
+import type { Parsed } from './validation.js';
+
+/** What `addFaults` did. */
+export interface FaultResult {
+  pending: Record<string, unknown[]>;
+  tokensExpired?: number;
+  malformedFrameSentTo?: string[];
+}
+
+/** The operations behind the `/__sim/` routes. */
+export interface SimulatorControl {
+  tryInjectMessage(body: unknown): Parsed<InjectedMessage>;
+  tryInjectEvent(body: unknown): Parsed<InjectedEvent>;
+  tryAddFaults(body: unknown): Parsed<FaultResult>;
+  inbound(): InboundRecord[];
+  outbox(since?: number): OutboxEntry[];
+  acks(): AckRecord[];
+  connections(): ConnectionInfo[];
+  gatewayRequests(options?: { maskSecrets?: boolean }): GatewayRequestRecord[];
+  pingViolations(): PingViolation[];
+  stats(): SimulatorStats;
+  pendingFaults(): Record<string, unknown[]>;
+  clearFaults(): void;
+  disconnect(id: string): boolean;
+  drop(id: string): boolean;
+  stall(id: string): boolean;
+}
+
+/** A running fake DingTalk. Methods that take input throw ChannelError('invalid-request') on bad input. */
+export interface Simulator extends SimulatorControl {
+  /** Base URL, e.g. `http://127.0.0.1:PORT`. */
+  readonly url: string;
+  /** `${url}/v1.0/gateway/connections/open`. */
+  readonly gatewayUrl: string;
+  /** Stands in for https://api.dingtalk.com. */
+  readonly apiBase: string;
+  /** Stands in for https://oapi.dingtalk.com. */
+  readonly oapiBase: string;
+  readonly apps: readonly SimApp[];
+  injectMessage(req: InjectMessageInput): InjectedMessage;
+  injectEvent(req: InjectEventInput): InjectedEvent;
+  addFaults(spec: FaultInput): FaultResult;
+  /** Resolves with the outbox once it holds `count` entries, or the matching entries once one matches. */
+  waitForOutbox(
+    predicateOrCount: number | ((entry: OutboxEntry) => boolean),
+    timeoutMs?: number,
+  ): Promise<OutboxEntry[]>;
+  /** Resolves with the first matched ACK for this messageId. */
+  waitForAck(messageId: string, timeoutMs?: number): Promise<AckRecord>;
+  /** Resolves with the first connection (open by default) matching the predicate. */
+  waitForConnection(
+    predicate?: (conn: ConnectionInfo) => boolean,
+    timeoutMs?: number,
+  ): Promise<ConnectionInfo>;
+  /** Resolves with the first non-undefined `probe()` result, re-checked on every change. */
+  waitFor<T>(probe: () => T | undefined, timeoutMs?: number, what?: string): Promise<T>;
+  /** Terminates every socket, clears every timer, closes the server. */
+  close(): Promise<void>;
+}

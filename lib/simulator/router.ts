@@ -1,0 +1,63 @@
+/**
+ * Routes every HTTP request of the one server that stands in for all DingTalk hosts (§8):
+ * api.dingtalk.com (gateway, oauth2, robot OpenAPI), oapi.dingtalk.com (gettoken,
+ * sendBySession), the temporary file URLs, and the `/__sim/` control API.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { SimContext } from './context.js';
+import type { SimulatorControl } from './control.js';
+import { handleControl } from './control-api.js';
+import { handleGatewayOpen } from './gateway.js';
+import { BodyTooLargeError, readBody, requestUrl, sendApiError } from './http-io.js';
+import { handleOpenApi, isOpenApiRoute, serveFile } from './openapi.js';
+import { handleAccessToken, handleLegacyGetToken } from './token-routes.js';
+import { handleSessionWebhook } from './webhook.js';
+
+async function dispatch(
+  ctx: SimContext,
+  control: SimulatorControl,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const url = requestUrl(req);
+  const path = url.pathname;
+  const method = req.method ?? 'GET';
+  let body: Buffer;
+  try {
+    body = await readBody(req);
+  } catch (err) {
+    if (err instanceof BodyTooLargeError)
+      return sendApiError(res, 413, 'PayloadTooLarge', err.message);
+    throw err;
+  }
+  const route = `${method} ${path}`;
+  if (route === 'POST /v1.0/gateway/connections/open')
+    return handleGatewayOpen(ctx, req, res, body);
+  if (route === 'POST /v1.0/oauth2/accessToken') return handleAccessToken(ctx, res, body);
+  if (route === 'GET /gettoken') return handleLegacyGetToken(ctx, req, res);
+  if (route === 'POST /robot/sendBySession') return handleSessionWebhook(ctx, req, res, body);
+  if (method === 'GET' && path.startsWith('/__files/')) {
+    return serveFile(ctx, res, path.slice('/__files/'.length));
+  }
+  if (path.startsWith('/__sim/'))
+    return handleControl(control, method, path, url.searchParams, res, body);
+  if (isOpenApiRoute(method, path)) return handleOpenApi(ctx, req, res, path, body);
+  sendApiError(res, 404, 'NotFound', `the simulator does not serve ${method} ${path}`);
+}
+
+/** Serves one request; an unexpected error becomes a 500 JSON answer, never a crash. */
+export function routeRequest(
+  ctx: SimContext,
+  control: SimulatorControl,
+  req: IncomingMessage,
+  res: ServerResponse,
+): void {
+  dispatch(ctx, control, req, res).catch((err: unknown) => {
+    ctx.options.logger.error('sim.request.failed', { path: requestUrl(req).pathname, err });
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    sendApiError(res, 500, 'InternalError', 'the simulator failed to handle this request');
+  });
+}

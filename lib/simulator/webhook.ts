@@ -1,0 +1,72 @@
+/**
+ * `POST /robot/sendBySession?session=` (§5): the sessionWebhook handed out with each inbound
+ * message. Errors are HTTP 200 with a non-zero `errcode` (clients must check it); no token is
+ * required, and `x-acs-dingtalk-access-token` is accepted and ignored.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { SimContext } from './context.js';
+import { webhookFaultMessage } from './faults.js';
+import { parseJson, requestUrl, sendJson } from './http-io.js';
+import { checkWebhookBody } from './message-catalogue.js';
+
+const MAX_BODY_BYTES = 20_000;
+/** Custom-robot code for a missing or malformed parameter. */
+const ERR_INVALID = 40035;
+
+export function handleSessionWebhook(
+  ctx: SimContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  body: Buffer,
+): void {
+  const { stats } = ctx.ledger;
+  const answer = (errcode: number, errmsg: string) => {
+    if (errcode !== 0) stats.webhookErrors += 1;
+    ctx.ledger.changed();
+    sendJson(res, 200, { errcode, errmsg });
+  };
+  const fault = ctx.faults.webhook.take();
+  if (fault?.status !== undefined) {
+    stats.webhookErrors += 1;
+    sendJson(res, fault.status, { message: 'simulated webhook fault' });
+    return;
+  }
+  if (fault) {
+    answer(fault.errcode ?? 300001, webhookFaultMessage(fault));
+    return;
+  }
+  const session = ctx.directory.liveSession(requestUrl(req).searchParams.get('session') ?? '');
+  if (!session) {
+    answer(300001, 'session 不存在');
+    return;
+  }
+  if (body.length > MAX_BODY_BYTES) {
+    answer(460101, 'message too long, exceed 20000 bytes');
+    return;
+  }
+  const parsed = parseJson(body);
+  if (!parsed.ok) {
+    answer(ERR_INVALID, parsed.error);
+    return;
+  }
+  const checked = checkWebhookBody(parsed.value);
+  if (!checked.ok) {
+    answer(ERR_INVALID, checked.error);
+    return;
+  }
+  stats.webhookSends += 1;
+  ctx.ledger.recordOutbox({
+    at: Date.now(),
+    via: 'webhook',
+    account: session.app.accountId,
+    conversationId: session.conversationId,
+    conversationType: session.conversationType,
+    ...checked.message,
+    raw: parsed.value,
+  });
+  ctx.options.logger.info('sim.webhook.send', {
+    account: session.app.accountId,
+    msgtype: checked.message.msgtype,
+  });
+  answer(0, 'ok');
+}
