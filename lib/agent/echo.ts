@@ -31,6 +31,7 @@ export function createEchoAgent(): Agent {
   return {
     name: 'echo',
     keepsHistory: false,
+    mediaAccess: 'none',
     async respond(request, { signal }) {
       if (signal.aborted) throw new AgentError('agent_timeout', 'echo agent: the deadline passed');
       return { text: echoText(request) };

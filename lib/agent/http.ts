@@ -93,6 +93,7 @@ export function createHttpAgent(options: HttpAgentOptions): Agent {
   return {
     name: 'http',
     keepsHistory: options.keepsHistory,
+    mediaAccess: 'url',
     model: options.model,
     async respond(request, { signal }) {
       const { json, status } = await postJson({

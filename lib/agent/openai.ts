@@ -74,6 +74,8 @@ export function createOpenAiAgent(options: OpenAiAgentOptions): Agent {
   return {
     name,
     keepsHistory: openclaw,
+    // Non-vision models only read a "[picture]" note; vision models get the bytes inline.
+    mediaAccess: options.vision ? 'bytes' : 'none',
     model: options.model,
     async respond(request, { signal }) {
       const callHeaders = openclaw

@@ -70,6 +70,11 @@ export interface Agent {
   readonly keepsHistory: boolean;
   /** The model name, for `/status`. */
   readonly model?: string;
+  /**
+   * What the agent needs of inbound media, so the pipeline makes only the paid download calls
+   * that matter: `none`, temporary `url`s, or the `bytes` (vision models, as data URLs).
+   */
+  readonly mediaAccess: 'none' | 'url' | 'bytes';
   respond(request: AgentRequest, options: AgentCallOptions): Promise<AgentReply>;
 }
 

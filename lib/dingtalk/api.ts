@@ -1,0 +1,263 @@
+/**
+ * The DingTalkApi port (architecture.md "Ports"): session-webhook send, robot OpenAPI send,
+ * access-token cache and media download, with every base URL configurable so the simulator and
+ * DingTalk's international hosts can stand in (dingtalk-protocol.md §5, §6).
+ *
+ * Rate limits (§6.2): a 403 `…QpsLimit…` answer lasts about a second, so the call is retried
+ * with backoff; recipients listed in `flowControlledStaffIdList` are sent to again later.
+ * Paid calls (counted against an org's monthly quota: everything but token calls) are reported
+ * through `onCall` so benchmarks can show that a webhook reply costs none.
+ */
+import { DingTalkApiError } from '../errors.js';
+import { registerSecret } from '../log.js';
+import { callDingTalk, type FetchLike, isQpsLimit, sleep } from './http.js';
+import { DEFAULT_API_BASE } from './payload.js';
+
+export interface DingTalkApiOptions {
+  clientId: string;
+  clientSecret: string;
+  /** robotCode for OpenAPI sends; for an internal-app bot it is the clientId. */
+  robotCode?: string;
+  apiBase?: string;
+  fetch?: FetchLike;
+  /** Attempts for a QPS-limited call and for flow-controlled recipients. */
+  maxAttempts?: number;
+  /** First retry delay; doubles each attempt (DingTalk says "sleep 1 s and retry"). */
+  retryDelayMs?: number;
+  onCall?: (call: ApiCall) => void;
+}
+
+export interface ApiCall {
+  endpoint: string;
+  /** Counts against the org's monthly OpenAPI quota. */
+  paid: boolean;
+}
+
+/** Webhook and OpenAPI message bodies (§5, §6.2). */
+export interface WebhookMessage {
+  msgtype: 'text' | 'markdown' | 'actionCard' | 'feedCard' | 'link';
+  [field: string]: unknown;
+}
+
+export interface OpenApiMessage {
+  msgKey: string;
+  msgParam: Record<string, unknown>;
+}
+
+interface CachedToken {
+  token: string;
+  expiresAt: number;
+}
+
+/** One token per app and API host for the life of the process (a warm function reuses it). */
+const tokenCache = new Map<string, CachedToken>();
+const tokenRequests = new Map<string, Promise<CachedToken>>();
+const TOKEN_REFRESH_MARGIN_MS = 5 * 60_000;
+
+export class DingTalkApi {
+  readonly robotCode: string;
+  private readonly apiBase: string;
+  private readonly options: DingTalkApiOptions;
+
+  constructor(options: DingTalkApiOptions) {
+    registerSecret(options.clientSecret);
+    this.options = options;
+    this.apiBase = trimSlash(options.apiBase ?? DEFAULT_API_BASE);
+    this.robotCode = options.robotCode ?? options.clientId;
+  }
+
+  /** Replies through a message's session webhook; a non-zero `errcode` throws (§5). */
+  async sendBySessionWebhook(
+    webhookUrl: string,
+    message: WebhookMessage,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    this.report('robot/sendBySession', false);
+    await callDingTalk('robot/sendBySession', webhookUrl, {
+      body: message,
+      signal,
+      fetch: this.options.fetch,
+    });
+  }
+
+  /** `oToMessages/batchSend`: a DM to up to 20 users; flow-controlled users are retried. */
+  async sendToUsers(
+    userIds: string[],
+    message: OpenApiMessage,
+    signal?: AbortSignal,
+  ): Promise<{ invalidUserIds: string[] }> {
+    let pending = userIds;
+    const invalid: string[] = [];
+    for (let attempt = 0; ; attempt++) {
+      const result = await this.openApi<{
+        invalidStaffIdList?: string[];
+        flowControlledStaffIdList?: string[];
+      }>(
+        'robot/oToMessages/batchSend',
+        {
+          robotCode: this.robotCode,
+          userIds: pending,
+          msgKey: message.msgKey,
+          msgParam: JSON.stringify(message.msgParam),
+        },
+        signal,
+      );
+      invalid.push(...(result.invalidStaffIdList ?? []));
+      pending = result.flowControlledStaffIdList ?? [];
+      if (pending.length === 0) return { invalidUserIds: invalid };
+      if (attempt + 1 >= this.maxAttempts) {
+        throw new DingTalkApiError({
+          code: 'flowControlled',
+          message: `${pending.length} recipient(s) still flow-controlled after ${this.maxAttempts} attempts`,
+          status: 200,
+          endpoint: 'robot/oToMessages/batchSend',
+          retryable: true,
+        });
+      }
+      await sleep(this.retryDelay(attempt), signal);
+    }
+  }
+
+  /** `groupMessages/send`: a message to a group the bot is in. */
+  async sendToGroup(
+    openConversationId: string,
+    message: OpenApiMessage,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    await this.openApi(
+      'robot/groupMessages/send',
+      {
+        robotCode: this.robotCode,
+        openConversationId,
+        msgKey: message.msgKey,
+        msgParam: JSON.stringify(message.msgParam),
+      },
+      signal,
+    );
+  }
+
+  /** `messageFiles/download`: a temporary URL for an inbound media `downloadCode` (§6.3). */
+  async mediaDownloadUrl(downloadCode: string, signal?: AbortSignal): Promise<string> {
+    const result = await this.openApi<{ downloadUrl?: unknown }>(
+      'robot/messageFiles/download',
+      { downloadCode, robotCode: this.robotCode },
+      signal,
+    );
+    if (typeof result.downloadUrl !== 'string' || !result.downloadUrl) {
+      throw new DingTalkApiError({
+        code: 'bad_response',
+        message: 'no downloadUrl',
+        status: 200,
+        endpoint: 'robot/messageFiles/download',
+      });
+    }
+    return result.downloadUrl;
+  }
+
+  /** Downloads an inbound media file's bytes (the temporary URL needs no auth). */
+  async downloadMedia(
+    downloadCode: string,
+    signal?: AbortSignal,
+  ): Promise<{ bytes: Buffer; mimeType: string; url: string }> {
+    const url = await this.mediaDownloadUrl(downloadCode, signal);
+    const doFetch = this.options.fetch ?? fetch;
+    const response = await doFetch(url, { signal: signal ?? AbortSignal.timeout(30_000) });
+    if (!response.ok) {
+      throw new DingTalkApiError({
+        code: `http_${response.status}`,
+        message: 'media download failed',
+        status: response.status,
+        endpoint: 'media',
+      });
+    }
+    const bytes = Buffer.from(await response.arrayBuffer());
+    return {
+      bytes,
+      mimeType: response.headers.get('content-type') ?? 'application/octet-stream',
+      url,
+    };
+  }
+
+  /** A valid access token, from the cache while it has more than 5 minutes left (§6.1). */
+  async accessToken(): Promise<string> {
+    const key = `${this.apiBase}|${this.options.clientId}`;
+    const cached = tokenCache.get(key);
+    if (cached && cached.expiresAt - TOKEN_REFRESH_MARGIN_MS > Date.now()) return cached.token;
+    let request = tokenRequests.get(key);
+    if (!request) {
+      request = this.fetchToken().finally(() => tokenRequests.delete(key));
+      tokenRequests.set(key, request);
+    }
+    const fresh = await request;
+    tokenCache.set(key, fresh);
+    return fresh.token;
+  }
+
+  private async fetchToken(): Promise<CachedToken> {
+    const result = await callDingTalk<{ accessToken?: unknown; expireIn?: unknown }>(
+      'oauth2/accessToken',
+      `${this.apiBase}/v1.0/oauth2/accessToken`,
+      {
+        body: { appKey: this.options.clientId, appSecret: this.options.clientSecret },
+        fetch: this.options.fetch,
+      },
+    );
+    if (typeof result.accessToken !== 'string' || typeof result.expireIn !== 'number') {
+      throw new DingTalkApiError({
+        code: 'bad_response',
+        message: 'no accessToken in answer',
+        status: 200,
+        endpoint: 'oauth2/accessToken',
+      });
+    }
+    registerSecret(result.accessToken);
+    return { token: result.accessToken, expiresAt: Date.now() + result.expireIn * 1000 };
+  }
+
+  /** An OpenAPI call with the token header, QPS-limit retries and one retry on a stale token. */
+  private async openApi<T>(endpoint: string, body: unknown, signal?: AbortSignal): Promise<T> {
+    let tokenRetried = false;
+    for (let attempt = 0; ; attempt++) {
+      const token = await this.accessToken();
+      this.report(endpoint, true);
+      try {
+        return await callDingTalk<T>(endpoint, `${this.apiBase}/v1.0/${endpoint}`, {
+          body,
+          signal,
+          headers: { 'x-acs-dingtalk-access-token': token },
+          fetch: this.options.fetch,
+        });
+      } catch (err) {
+        if (!(err instanceof DingTalkApiError)) throw err;
+        if (err.code === 'InvalidAuthentication' && !tokenRetried) {
+          tokenRetried = true;
+          tokenCache.delete(`${this.apiBase}|${this.options.clientId}`);
+          continue;
+        }
+        if (!isQpsLimit(err.code) || attempt + 1 >= this.maxAttempts) throw err;
+        await sleep(this.retryDelay(attempt), signal);
+      }
+    }
+  }
+
+  private get maxAttempts(): number {
+    return this.options.maxAttempts ?? 4;
+  }
+
+  private retryDelay(attempt: number): number {
+    return (this.options.retryDelayMs ?? 1000) * 2 ** attempt;
+  }
+
+  private report(endpoint: string, paid: boolean): void {
+    this.options.onCall?.({ endpoint, paid });
+  }
+}
+
+/** Forgets every cached token (tests; a rotated secret). */
+export function clearTokenCache(): void {
+  tokenCache.clear();
+}
+
+function trimSlash(url: string): string {
+  return url.endsWith('/') ? url.slice(0, -1) : url;
+}
