@@ -3,6 +3,9 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type CliIo, main } from '../../lib/cli/main.js';
+import { StreamClient } from '../../lib/dingtalk/stream-client.js';
+import { memoryLogger } from '../../lib/log.js';
+import { DEMO_APP } from '../../lib/simulator/index.js';
 import { call, closeAll, onCleanup } from './helpers.js';
 
 afterEach(closeAll);
@@ -50,6 +53,29 @@ describe('dingtalk-channel simulator', () => {
     expect(messages.body).toEqual([
       expect.objectContaining({ messageId: injected.body.messageId, state: 'queued' }),
     ]);
+    // A connected client receives the queued message; its ACK shows up in /__sim/acks.
+    const client = new StreamClient({
+      accountId: DEMO_APP.accountId ?? 'default',
+      clientId: DEMO_APP.clientId,
+      clientSecret: DEMO_APP.clientSecret,
+      gatewayUrl: `${url}/v1.0/gateway/connections/open`,
+      logger: memoryLogger(),
+      onRobotMessage: (delivery) => {
+        delivery.ack();
+      },
+    });
+    onCleanup(() => client.stop());
+    await client.start();
+    let acks = await call(`${url}/__sim/acks`);
+    for (let i = 0; i < 100 && acks.body.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      acks = await call(`${url}/__sim/acks`);
+    }
+    expect(acks.body).toEqual([
+      expect.objectContaining({ messageId: injected.body.messageId, kind: 'callback', code: 200 }),
+    ]);
+    await client.stop();
+
     const exited = once(child, 'exit');
     child.kill('SIGTERM');
     const [code] = await exited;
