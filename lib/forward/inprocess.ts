@@ -1,0 +1,62 @@
+/**
+ * The in-process forwarder (local mode, and the test seam): runs the message handler in the
+ * relay's own process. "Accepted" means processed: handled, dropped by policy or a duplicate.
+ * A thrown error or a missed deadline is a retryable rejection, so the relay does not ACK and
+ * DingTalk redelivers; the handler's dedup makes that redelivery safe (channel-semantics §9).
+ */
+import type { Clock } from '../clock.js';
+import { systemClock } from '../clock.js';
+import { errorSummary } from '../errors.js';
+import { createLogger, type Logger } from '../log.js';
+import { ACCEPTED, describeFailure, rejected, runHandoff } from './outcome.js';
+import type { Forwarder, HandleOutcome, MessageHandler } from './port.js';
+
+const DEADLINE_GRACE_MS = 1_000;
+
+export interface InProcessForwarderOptions {
+  handler: MessageHandler;
+  /** The handler's whole budget per message (it gets `now + timeoutMs` as its deadline). */
+  timeoutMs: number;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+/** Creates the forwarder that calls `handler` directly. */
+export function createInProcessForwarder(options: InProcessForwarderOptions): Forwarder {
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createLogger();
+  return {
+    kind: 'inprocess',
+    async forward(event, signal) {
+      let work: Promise<HandleOutcome> | undefined;
+      let settled = false;
+      const result = await runHandoff({
+        label: 'inprocess',
+        // A little past the deadline, so a handler that honours it is not cut off mid-reply.
+        timeoutMs: options.timeoutMs + DEADLINE_GRACE_MS,
+        signal,
+        attempt: () => {
+          const deadline = clock.now() + options.timeoutMs;
+          work = options.handler(event, { deadline }).finally(() => {
+            settled = true;
+          });
+          return work.then(() => ACCEPTED);
+        },
+        classify: (err) => rejected(`inprocess: handler failed: ${describeFailure(err)}`, true),
+      });
+      // Work that finishes after its deadline is still logged (style.md, grammY timeouts).
+      if (work && !settled) {
+        work.then(
+          (outcome) => logger.warn('forward.inprocess.late', { ...ids(event), outcome }),
+          (err: unknown) =>
+            logger.warn('forward.inprocess.late', { ...ids(event), error: errorSummary(err) }),
+        );
+      }
+      return result;
+    },
+  };
+}
+
+function ids(event: { accountId: string; messageId: string }) {
+  return { accountId: event.accountId, messageId: event.messageId };
+}

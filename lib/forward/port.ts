@@ -1,0 +1,54 @@
+/**
+ * The Forwarder port (architecture.md "Ports"): how the relay hands one inbound robot message
+ * to the message function. `accepted` means durable: the platform queued it (async invoke), or
+ * it was processed (in-process). Only then does the relay ACK to DingTalk (channel-semantics §9).
+ */
+
+/** One inbound robot message as the relay forwards it; the body every forwarder carries. */
+export interface MessageEvent {
+  version: 1;
+  /** Which configured account (app) the message came to. */
+  accountId: string;
+  /** Stream `headers.messageId` (the same on DingTalk's redeliveries). */
+  messageId: string;
+  /** The robot payload exactly as DingTalk sent it (JSON text, dingtalk-protocol.md §4). */
+  data: string;
+  /** When the relay received it (epoch ms). */
+  receivedAt: number;
+}
+
+export type HandoffResult =
+  | { accepted: true }
+  | { accepted: false; reason: string; retryable: boolean };
+
+export interface Forwarder {
+  /** `inprocess`, `http`, `lambda`, `fc`, `fc2`. */
+  readonly kind: string;
+  forward(event: MessageEvent, signal?: AbortSignal): Promise<HandoffResult>;
+  close?(): Promise<void>;
+}
+
+/** What the message function says about one event (the in-process forwarder maps it). */
+export type HandleOutcome =
+  | { status: 'handled'; reason?: string }
+  | { status: 'dropped'; reason: string }
+  | { status: 'duplicate'; reason: string };
+
+/** The platform-neutral message handler every function entry calls. */
+export type MessageHandler = (
+  event: MessageEvent,
+  context: { deadline: number },
+) => Promise<HandleOutcome>;
+
+/** Checks the shape of an event received over the wire; returns a reason when it is not one. */
+export function invalidEventReason(value: unknown): string | undefined {
+  if (!value || typeof value !== 'object') return 'event must be a JSON object';
+  const e = value as Record<string, unknown>;
+  if (e.version !== 1) return 'event.version must be 1';
+  for (const field of ['accountId', 'messageId', 'data'] as const) {
+    if (typeof e[field] !== 'string' || e[field] === '')
+      return `event.${field} must be a non-empty string`;
+  }
+  if (typeof e.receivedAt !== 'number') return 'event.receivedAt must be a number';
+  return undefined;
+}
