@@ -18,6 +18,18 @@ const subcommands: Record<string, { summary: string; load: () => Promise<Subcomm
     summary: 'run a fake DingTalk (Stream gateway, webhooks, OpenAPI, /__sim/ control API)',
     load: async () => (await import('./simulator-command.js')).simulatorCommand,
   },
+  pairing: {
+    summary: 'list, approve or reject pending DM pairing requests',
+    load: async () => (await import('./pairing-command.js')).pairingCommand,
+  },
+  allow: {
+    summary: 'list, add or remove DM senders on the runtime allowlist',
+    load: async () => (await import('./allow-command.js')).allowCommand,
+  },
+  send: {
+    summary: 'send a message to a DingTalk user or group: send <target> <text>',
+    load: async () => (await import('./send-command.js')).sendCommand,
+  },
 };
 
 export const EXIT_OK = 0;

@@ -1,0 +1,71 @@
+/**
+ * `dingtalk-channel send <target> <text> [--account <id>]` (channel-semantics.md §8): a
+ * proactive message through the robot OpenAPI. Exit codes: 0 sent, 1 DingTalk refused or the
+ * target is unknown, 2 usage or configuration error (including a malformed target).
+ */
+import { parseArgs } from 'node:util';
+import { type AccountConfig, getAccount, loadConfig } from '../config/index.js';
+import { DingTalkApi } from '../dingtalk/api.js';
+import { describeTarget, parseTarget, type Target } from '../dingtalk/targets.js';
+import { ChannelError } from '../errors.js';
+import { sendToTarget } from '../pipeline/outbound.js';
+import { EXIT_OK, type Subcommand } from './main.js';
+import { usageError } from './open-store.js';
+
+const HELP = `Usage:
+  dingtalk-channel send <target> <text> [--account <id>]
+
+Targets: dingtalk:group:<openConversationId>, dingtalk:user:<userId>, or dingtalk:<id>
+(an id starting with "cid" is a group, anything else a user; the dingtalk: prefix is optional).`;
+
+function parse(args: string[]) {
+  try {
+    return parseArgs({
+      args,
+      options: { account: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (err) {
+    throw usageError((err as Error).message, HELP);
+  }
+}
+
+function target(raw: string | undefined, text: string): Target {
+  if (!raw || !text.trim()) throw usageError('send needs a target and a text.', HELP);
+  try {
+    return parseTarget(raw);
+  } catch (err) {
+    throw usageError((err as Error).message, HELP);
+  }
+}
+
+export const sendCommand: Subcommand = async (args, io) => {
+  const { values, positionals } = parse(args);
+  if (values.help) {
+    io.out(HELP);
+    return EXIT_OK;
+  }
+  const [rawTarget, ...words] = positionals;
+  const text = words.join(' ');
+  const to = target(rawTarget, text);
+  const config = loadConfig(io.env, { requireCredentials: true });
+  let account: AccountConfig;
+  try {
+    account = getAccount(config, values.account);
+  } catch (err) {
+    if (err instanceof ChannelError) throw usageError(err.message, HELP);
+    throw err;
+  }
+  const api = new DingTalkApi({
+    clientId: account.clientId,
+    clientSecret: account.clientSecret,
+    robotCode: account.robotCode,
+    apiBase: config.settings.dingtalk.apiBase,
+  });
+  const sent = await sendToTarget(api, account, to, text);
+  io.out(
+    `Sent ${sent} message${sent === 1 ? '' : 's'} to ${describeTarget(to)} (account ${account.accountId}).`,
+  );
+  return EXIT_OK;
+};

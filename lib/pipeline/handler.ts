@@ -1,0 +1,281 @@
+/**
+ * The message pipeline: one inbound robot message in, the right reply out, exactly once
+ * (channel-semantics.md §5–§9). Small steps, each able to stop the message with a logged reason:
+ *
+ *   parse ─► dedup claim ─► policy ─► session turn ─► command | agent ─► reply ─► complete
+ *
+ * Policy runs before the session turn (the issue lists it after): a dropped message then touches
+ * no session record and never waits behind a busy session, and it still costs no agent call and
+ * no paid DingTalk call (invariant 4).
+ *
+ * Error handling per hop: a bad payload, a drop, a duplicate and an agent failure are "handled"
+ * (the caller acks); a store or DingTalk failure while handling is "retry": the claim is
+ * abandoned (dedup.ts) and the error is rethrown so the relay leaves the message unacked / the
+ * platform retries the invocation.
+ * Invariants and their tests: test/pipeline/handler.test.ts.
+ */
+import { appendExchange } from '../agent/history.js';
+import type { AccountConfig } from '../config/index.js';
+import { parseRobotMessage } from '../dingtalk/inbound.js';
+import { type InboundMessage, InboundParseError } from '../dingtalk/inbound-types.js';
+import { formatReply } from '../dingtalk/reply-format.js';
+import { errorSummary } from '../errors.js';
+import type { HandleOutcome, MessageEvent } from '../forward/port.js';
+import type { Logger } from '../log.js';
+import { checkAccess, logDrop, runPairingChallenge } from '../policy/access.js';
+import type { GroupSettings } from '../policy/types.js';
+import { callAgent } from './agent-call.js';
+import { HELP_TEXT, parseCommand, statusText, whoamiText } from './commands.js';
+import {
+  abandonMessage,
+  type Claim,
+  claimMessage,
+  completeMessage,
+  recordProgress,
+  recordReply,
+} from './dedup.js';
+import { deliverReply } from './reply.js';
+import type { PipelineRuntime } from './runtime.js';
+import { enterSession, loadHistory, resetHistory, saveHistory, sessionKey } from './session.js';
+
+/** Handles one forwarded event before `deadline` (epoch ms). */
+export async function handleMessageEvent(
+  rt: PipelineRuntime,
+  event: MessageEvent,
+  context: { deadline: number },
+): Promise<HandleOutcome> {
+  const log = rt.logger.child({ account: event.accountId, messageId: event.messageId });
+  const account = rt.config.accounts.find((a) => a.accountId === event.accountId);
+  if (!account) {
+    log.error('pipeline.drop', { reason: 'unknown_account' });
+    return { status: 'dropped', reason: 'unknown_account' };
+  }
+  let message: InboundMessage;
+  try {
+    message = parseRobotMessage(event.data, {
+      messageId: event.messageId,
+      accountId: account.accountId,
+    });
+  } catch (err) {
+    if (!(err instanceof InboundParseError)) throw err;
+    log.warn('pipeline.drop', {
+      reason: 'unparseable',
+      field: err.field,
+      rawSize: err.rawSize,
+      msgId: err.msgId,
+    });
+    return { status: 'dropped', reason: 'unparseable' };
+  }
+  const claimed = await claimMessage(
+    rt.store,
+    account.accountId,
+    message.msgId,
+    rt.now(),
+    context.deadline,
+  );
+  if (!claimed.claimed) {
+    log.info('pipeline.duplicate', { msgId: message.msgId, reason: claimed.reason });
+    return { status: 'duplicate', reason: claimed.reason };
+  }
+  const turn = new MessageTurn(
+    rt,
+    account,
+    message,
+    claimed.claim,
+    context.deadline,
+    log.child({ msgId: message.msgId }),
+  );
+  try {
+    const outcome = await turn.run();
+    await completeMessage(
+      rt.store,
+      claimed.claim,
+      rt.now(),
+      outcome.status === 'handled' ? 'handled' : outcome.reason,
+    );
+    return outcome;
+  } catch (err) {
+    log.error('pipeline.failed', { msgId: message.msgId, error: errorSummary(err) });
+    await abandonMessage(rt.store, claimed.claim).catch((e) =>
+      log.error('pipeline.abandon_failed', { error: errorSummary(e) }),
+    );
+    throw err;
+  }
+}
+
+/** Everything after the claim, for one message. */
+class MessageTurn {
+  constructor(
+    private readonly rt: PipelineRuntime,
+    private readonly account: AccountConfig,
+    private readonly message: InboundMessage,
+    private readonly claim: Claim,
+    private readonly deadline: number,
+    private readonly log: Logger,
+  ) {}
+
+  async run(): Promise<HandleOutcome> {
+    // An earlier attempt stored its reply: finish sending it, never ask the agent twice.
+    if (this.claim.reply !== undefined) {
+      await this.send(this.claim.reply);
+      return { status: 'handled', reason: 'resumed' };
+    }
+    const access = await checkAccess(this.rt.store, this.message, this.account);
+    if (access.outcome === 'drop') {
+      await this.drop(access.reason, 'hint' in access ? access.hint : undefined);
+      return { status: 'dropped', reason: access.reason };
+    }
+    if (access.outcome === 'pairing') return this.pairing();
+    const group = access.conversation === 'group' ? access.group : undefined;
+    const key = sessionKey(
+      this.account.accountId,
+      this.message,
+      this.account.isolateContextPerUserInGroup,
+    );
+    const session = await enterSession(this.rt.store, this.account.accountId, key, this.message, {
+      now: this.rt.now,
+      deadline: this.deadline,
+      maxWaitMs: this.rt.sessionMaxWaitMs,
+      logger: this.log,
+    });
+    try {
+      await this.converse(key, group);
+    } finally {
+      await session.leave();
+    }
+    return { status: 'handled' };
+  }
+
+  private async drop(reason: string, hint: string | undefined): Promise<void> {
+    const clock = { now: this.rt.now };
+    await logDrop({ store: this.rt.store, logger: this.log, clock }, this.message, this.account, {
+      reason: reason as Parameters<typeof logDrop>[3]['reason'],
+      ...(hint ? { hint } : {}),
+    });
+  }
+
+  private async pairing(): Promise<HandleOutcome> {
+    const challenge = await runPairingChallenge(this.rt.store, this.message, this.account, {
+      clock: { now: this.rt.now },
+      defaultAccountId: this.rt.config.defaultAccountId,
+      logger: this.log,
+    });
+    if (!challenge.sendChallenge) {
+      await this.drop(challenge.reason, undefined);
+      return { status: 'dropped', reason: challenge.reason };
+    }
+    await this.reply(challenge.text);
+    return { status: 'handled', reason: 'pairing_challenge' };
+  }
+
+  /** Command or agent turn, inside the session's turn. */
+  private async converse(key: string, group: GroupSettings | undefined): Promise<void> {
+    const command = parseCommand(this.message.text);
+    let text = this.message.text;
+    if (command?.name === 'new' || command?.name === 'reset') {
+      await resetHistory(this.rt.store, this.account.accountId, key, this.rt.now());
+      if (command.name === 'reset' || command.rest === '') {
+        await this.reply('Started a new conversation.');
+        return;
+      }
+      text = command.rest;
+    } else if (command) {
+      await this.reply(await this.commandText(command.name, key, group));
+      return;
+    }
+    const stateless = !this.rt.agent.keepsHistory;
+    const history = stateless
+      ? await loadHistory(this.rt.store, this.account.accountId, key)
+      : { turns: [] };
+    const signal = AbortSignal.timeout(
+      Math.max(1, this.deadline - this.rt.now() - this.rt.replyReserveMs),
+    );
+    const result = await callAgent(
+      this.rt.agent,
+      {
+        accountId: this.account.accountId,
+        sessionKey: key,
+        message: this.message,
+        text,
+        group,
+        history: history.turns,
+      },
+      { api: this.rt.apiFor(this.account), signal, logger: this.log },
+    );
+    await this.reply(result.text);
+    if (stateless && result.answered && history.lastMsgId !== this.message.msgId) {
+      const limits = this.rt.config.settings.agent;
+      const turns = appendExchange(
+        history.turns,
+        { user: text, assistant: result.text },
+        { maxTurns: limits.maxHistoryTurns, maxChars: limits.maxHistoryChars },
+      );
+      await saveHistory(
+        this.rt.store,
+        this.account.accountId,
+        key,
+        { turns, lastMsgId: this.message.msgId },
+        this.rt.now(),
+      );
+    }
+  }
+
+  private async commandText(
+    name: 'status' | 'help' | 'whoami',
+    key: string,
+    group: GroupSettings | undefined,
+  ): Promise<string> {
+    if (name === 'help') return HELP_TEXT;
+    if (name === 'whoami') return whoamiText(this.message.sender.id, this.message.conversationId);
+    const agent = this.rt.agent;
+    const history = agent.keepsHistory
+      ? 'kept by the agent'
+      : (await loadHistory(this.rt.store, this.account.accountId, key)).turns.length;
+    return statusText({
+      accountId: this.account.accountId,
+      sessionKey: key,
+      historyTurns: history,
+      agentName: agent.name,
+      ...(agent.model ? { model: agent.model } : {}),
+      ...(group ? { groupPolicy: describeGroupPolicy(group) } : {}),
+    });
+  }
+
+  /** Stores the reply (for a retry to resume), then sends it. */
+  private async reply(text: string): Promise<void> {
+    await recordReply(this.rt.store, this.claim, text);
+    await this.send(text);
+  }
+
+  private async send(text: string): Promise<void> {
+    const chunks = formatReply(text, {
+      limit: this.account.textChunkLimit,
+      mode: this.account.chunkMode,
+      ...(this.account.responsePrefix ? { responsePrefix: this.account.responsePrefix } : {}),
+      ...(this.message.conversationType === 'group' && this.message.sender.staffId
+        ? { mentionStaffId: this.message.sender.staffId }
+        : {}),
+    });
+    if (chunks.length === 0) {
+      this.log.info('reply.suppressed', { reason: 'empty_or_no_reply' });
+      return;
+    }
+    const channels = await deliverReply(this.message, chunks, {
+      api: this.rt.apiFor(this.account),
+      now: this.rt.now,
+      logger: this.log,
+      alreadySent: this.claim.sentChunks,
+      // The last chunk's progress is recorded by completeMessage; earlier ones need a write.
+      onSent: (n) =>
+        n < chunks.length ? recordProgress(this.rt.store, this.claim, n) : Promise.resolve(),
+    });
+    this.log.info('reply.sent', { chunks: chunks.length, channels });
+  }
+}
+
+function describeGroupPolicy(group: GroupSettings): string {
+  const parts = [group.policy, `requireMention ${group.requireMention}`];
+  if (group.entryKey) parts.push(`entry groups["${group.entryKey}"]`);
+  if (group.users) parts.push(`${group.users.length} allowed user(s)`);
+  return parts.join(', ');
+}

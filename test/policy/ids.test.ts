@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { idListMatches, normalizeSenderId, stripIdPrefixes } from '../../lib/policy/index.js';
+
+describe('§2 Direct messages: allowFrom matching', () => {
+  it.each([
+    ['manager807', 'manager807'],
+    ['  manager807 ', 'manager807'],
+    ['dingtalk:manager807', 'manager807'],
+    ['dd:manager807', 'manager807'],
+    ['ding:manager807', 'manager807'],
+    ['DingTalk:User:Manager807', 'manager807'],
+    ['dingtalk:user:manager807', 'manager807'],
+    ['user:manager807', 'manager807'],
+    ['MANAGER807', 'manager807'],
+  ])('normalises %j to %j', (raw, expected) => {
+    expect(normalizeSenderId(raw)).toBe(expected);
+  });
+
+  it('keeps case when stripping prefixes for storage (ids go back into API calls)', () => {
+    expect(stripIdPrefixes(' dd:user:Manager807 ')).toBe('Manager807');
+  });
+
+  it('strips only a leading prefix, once', () => {
+    expect(normalizeSenderId('abc:dingtalk:x')).toBe('abc:dingtalk:x');
+    expect(idListMatches(['dingtalk:dingtalk:x'], 'x')).toBe(false);
+  });
+
+  it.each([
+    [['manager807'], 'MANAGER807', true],
+    [['dingtalk:Manager807'], 'manager807', true],
+    [['someone-else'], 'manager807', false],
+    [[], 'manager807', false],
+    [['*'], 'anyone', true],
+    [[' * '], 'anyone', true],
+    [['', '  '], 'manager807', false],
+  ])('list %j matches %j: %s', (list, sender, expected) => {
+    expect(idListMatches(list, sender)).toBe(expected);
+  });
+
+  it('ignores "*" when the wildcard is off (the runtime allowlist never opens DMs)', () => {
+    expect(idListMatches(['*'], 'anyone', { wildcard: false })).toBe(false);
+    expect(idListMatches(['*', 'Anyone'], 'anyone', { wildcard: false })).toBe(true);
+  });
+});
