@@ -9,6 +9,7 @@ export default defineConfig({
       'infra/**/*.test.ts',
     ],
     environment: 'node',
+    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 30_000,

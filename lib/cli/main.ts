@@ -26,6 +26,15 @@ const subcommands: Record<string, { summary: string; load: () => Promise<Subcomm
     summary: 'list, add or remove DM senders on the runtime allowlist',
     load: async () => (await import('./allow-command.js')).allowCommand,
   },
+  start: {
+    summary:
+      'run the whole channel locally (demo mode with a simulated DingTalk without credentials)',
+    load: async () => (await import('./start-command.js')).startCommand,
+  },
+  relay: {
+    summary: 'run the relay only (the container entry): stream clients → RELAY_TARGET, /healthz',
+    load: async () => (await import('../../infra/relay/command.js')).relayCommand,
+  },
   send: {
     summary: 'send a message to a DingTalk user or group: send <target> <text>',
     load: async () => (await import('./send-command.js')).sendCommand,

@@ -1,0 +1,234 @@
+/**
+ * The relay: the only long-lived piece. One stream client per enabled account; every robot
+ * message is handed to the forwarder and ACKed to DingTalk only after the hand-off is accepted.
+ *
+ * Invariants (guarded by test/relay/relay.test.ts):
+ * 1. Durable before ack (architecture invariant 1): `ack()` runs only after `accepted`.
+ * 2. A failed hand-off is retried with backoff for at most `handoffRetryMs`; then the message is
+ *    left unacked (DingTalk delivers it again), logged and counted as `failed`.
+ * 3. Bounded memory: at most `maxInflight` hand-offs run and at most `maxWaiting` wait for a
+ *    slot; a message beyond that is left unacked for DingTalk to redeliver (counted `shed`).
+ * 4. A payload that is not a robot message is ACKed (redelivering it cannot help), logged with
+ *    its size and counted `malformed`; it never reaches the forwarder.
+ * 5. `stop()` takes no new message, lets in-flight hand-offs finish (and ACK) within the
+ *    deadline, then closes every socket.
+ *
+ * Two replicas with the same credentials are safe: DingTalk pushes each message to one
+ * connection, and the message function deduplicates redeliveries and overlaps by msgId.
+ */
+import { sleep } from '../dingtalk/http.js';
+import {
+  type RobotDelivery,
+  StreamClient,
+  type StreamClientOptions,
+  type StreamClientStatus,
+} from '../dingtalk/stream-client.js';
+import { errorSummary } from '../errors.js';
+import type { Forwarder, MessageEvent } from '../forward/port.js';
+import { createLogger, type Logger } from '../log.js';
+import { Slots } from './slots.js';
+
+export interface RelayAccount {
+  accountId: string;
+  clientId: string;
+  clientSecret: string;
+}
+
+export interface RelayOptions {
+  accounts: RelayAccount[];
+  forwarder: Forwarder;
+  gatewayUrl: string;
+  logger?: Logger;
+  maxInflight?: number;
+  /** Deliveries allowed to wait for a free slot; default 4 × maxInflight. */
+  maxWaiting?: number;
+  handoffRetryMs?: number;
+  /** Extra stream client options (tests shorten backoff and heartbeat). */
+  stream?: Partial<
+    Omit<StreamClientOptions, 'accountId' | 'clientId' | 'clientSecret' | 'onRobotMessage'>
+  >;
+}
+
+export interface RelayCounters {
+  received: number;
+  forwarded: number;
+  acked: number;
+  failed: number;
+  shed: number;
+  malformed: number;
+  retries: number;
+}
+
+export interface AccountStatus extends StreamClientStatus {
+  relay: RelayCounters;
+}
+
+export interface RelayStatus {
+  ready: boolean;
+  stopping: boolean;
+  inflight: number;
+  waiting: number;
+  forwarder: string;
+  accounts: AccountStatus[];
+}
+
+const FIRST_RETRY_MS = 100;
+const MAX_RETRY_MS = 5_000;
+
+export class Relay {
+  private readonly clients = new Map<string, StreamClient>();
+  private readonly counters = new Map<string, RelayCounters>();
+  private readonly slots: Slots;
+  private readonly log: Logger;
+  private readonly handoffRetryMs: number;
+  private stopping = false;
+  private readonly stopController = new AbortController();
+
+  constructor(private readonly options: RelayOptions) {
+    this.log = options.logger ?? createLogger();
+    const maxInflight = options.maxInflight ?? 64;
+    this.slots = new Slots(maxInflight, options.maxWaiting ?? maxInflight * 4);
+    this.handoffRetryMs = options.handoffRetryMs ?? 30_000;
+    for (const account of options.accounts) {
+      this.counters.set(account.accountId, {
+        received: 0,
+        forwarded: 0,
+        acked: 0,
+        failed: 0,
+        shed: 0,
+        malformed: 0,
+        retries: 0,
+      });
+      this.clients.set(
+        account.accountId,
+        new StreamClient({
+          ...options.stream,
+          accountId: account.accountId,
+          clientId: account.clientId,
+          clientSecret: account.clientSecret,
+          gatewayUrl: options.gatewayUrl,
+          logger: this.log,
+          onRobotMessage: (delivery) => this.onMessage(delivery),
+        }),
+      );
+    }
+  }
+
+  /** Connects every account; resolves when all are connected, rejects on bad credentials. */
+  async start(): Promise<void> {
+    await Promise.all([...this.clients.values()].map((c) => c.start()));
+  }
+
+  /** Graceful stop: no new messages, in-flight hand-offs finish within `deadlineMs`, sockets close. */
+  async stop(deadlineMs = 10_000): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.log.info('relay.stopping', { inflight: this.slots.active, waiting: this.slots.waiting });
+    this.slots.rejectWaiting();
+    const drained = await this.slots.idle(deadlineMs);
+    if (!drained) {
+      this.log.warn('relay.stop_deadline', { inflight: this.slots.active });
+      this.stopController.abort(); // unfinished hand-offs stay unacked: DingTalk redelivers
+    }
+    await Promise.all([...this.clients.values()].map((c) => c.stop()));
+    this.log.info('relay.stopped', {});
+  }
+
+  status(): RelayStatus {
+    const accounts = [...this.clients.entries()].map(([id, c]) => ({
+      ...c.status(),
+      relay: { ...this.counters.get(id)! },
+    }));
+    return {
+      ready:
+        !this.stopping && accounts.length > 0 && accounts.every((a) => a.state === 'connected'),
+      stopping: this.stopping,
+      inflight: this.slots.active,
+      waiting: this.slots.waiting,
+      forwarder: this.options.forwarder.kind,
+      accounts,
+    };
+  }
+
+  private async onMessage(delivery: RobotDelivery): Promise<void> {
+    const counters = this.counters.get(delivery.accountId)!;
+    counters.received += 1;
+    if (this.stopping) return; // unacked: DingTalk redelivers to a live replica or after restart
+    if (!isRobotPayload(delivery.data)) {
+      counters.malformed += 1;
+      this.log.warn('relay.malformed', {
+        account: delivery.accountId,
+        messageId: delivery.messageId,
+        size: delivery.data.length,
+      });
+      delivery.ack();
+      return;
+    }
+    if (!(await this.slots.acquire())) {
+      counters.shed += 1;
+      this.log.warn('relay.shed', { account: delivery.accountId, messageId: delivery.messageId });
+      return;
+    }
+    try {
+      await this.handOff(delivery, counters);
+    } finally {
+      this.slots.release();
+    }
+  }
+
+  private async handOff(delivery: RobotDelivery, counters: RelayCounters): Promise<void> {
+    const event: MessageEvent = {
+      version: 1,
+      accountId: delivery.accountId,
+      messageId: delivery.messageId,
+      data: delivery.data,
+      receivedAt: delivery.receivedAt,
+    };
+    const giveUpAt = Date.now() + this.handoffRetryMs;
+    for (let wait = FIRST_RETRY_MS; ; wait = Math.min(MAX_RETRY_MS, wait * 2)) {
+      const result = await this.options.forwarder
+        .forward(event, this.stopController.signal)
+        .catch((err) => ({
+          accepted: false as const,
+          reason: errorSummary(err).message,
+          retryable: true,
+        }));
+      if (result.accepted) {
+        counters.forwarded += 1;
+        if (delivery.ack()) counters.acked += 1;
+        return;
+      }
+      const canRetry =
+        result.retryable && !this.stopController.signal.aborted && Date.now() + wait < giveUpAt;
+      if (!canRetry) {
+        counters.failed += 1;
+        this.log.error('relay.handoff_failed', {
+          account: delivery.accountId,
+          messageId: delivery.messageId,
+          reason: result.reason,
+          retryable: result.retryable,
+        });
+        return;
+      }
+      counters.retries += 1;
+      this.log.warn('relay.handoff_retry', {
+        messageId: delivery.messageId,
+        reason: result.reason,
+        inMs: wait,
+      });
+      await sleep(wait, this.stopController.signal).catch(() => undefined);
+    }
+  }
+}
+
+/** A robot payload at the relay's level of care: JSON text of an object with a msgId. */
+function isRobotPayload(data: string): boolean {
+  try {
+    const value = JSON.parse(data) as { msgId?: unknown } | null;
+    return (
+      !!value && typeof value === 'object' && typeof value.msgId === 'string' && value.msgId !== ''
+    );
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * Wires a running relay from configuration: the forwarder the settings name (for `inprocess`,
+ * the message pipeline in this process), one stream client per enabled account, and the
+ * health endpoint. Used by the relay container entry and by `npm start`.
+ */
+import type { LoadedConfig } from '../config/index.js';
+import { createForwarder } from '../forward/index.js';
+import type { Forwarder, MessageHandler } from '../forward/port.js';
+import { createLogger, type Logger } from '../log.js';
+import { handleMessageEvent } from '../pipeline/handler.js';
+import { createRuntime, type PipelineRuntime, type RuntimeOverrides } from '../pipeline/runtime.js';
+import { type HealthServer, startHealthServer } from './health.js';
+import { Relay, type RelayOptions } from './relay.js';
+
+export interface RunningRelay {
+  relay: Relay;
+  health: HealthServer;
+  forwarder: Forwarder;
+  /** The in-process pipeline, when the target is `inprocess`. */
+  runtime?: PipelineRuntime;
+  /** Graceful stop: drain hand-offs (within `deadlineMs`), close sockets, servers and the store. */
+  stop(deadlineMs?: number): Promise<void>;
+}
+
+export interface RunRelayOptions {
+  logger?: Logger;
+  runtime?: RuntimeOverrides;
+  healthHost?: string;
+  stream?: RelayOptions['stream'];
+}
+
+export async function runRelay(config: LoadedConfig, options: RunRelayOptions = {}): Promise<RunningRelay> {
+  const logger = options.logger ?? createLogger({ level: config.settings.log.level });
+  for (const warning of config.warnings) logger.warn('config.warning', { warning });
+  let runtime: PipelineRuntime | undefined;
+  let handler: MessageHandler | undefined;
+  if (config.settings.relay.target === 'inprocess') {
+    const rt = await createRuntime(config, { logger, ...options.runtime });
+    runtime = rt;
+    handler = (event, context) => handleMessageEvent(rt, event, context);
+  }
+  const forwarder = await createForwarder(config.settings, { handler, logger });
+  const relay = new Relay({
+    accounts: config.accounts.map((a) => ({ accountId: a.accountId, clientId: a.clientId, clientSecret: a.clientSecret })),
+    forwarder,
+    gatewayUrl: config.settings.dingtalk.gatewayUrl,
+    logger,
+    maxInflight: config.settings.relay.maxInflight,
+    handoffRetryMs: config.settings.relay.handoffRetryMs,
+    ...(options.stream ? { stream: options.stream } : {}),
+  });
+  const health = await startHealthServer(() => relay.status(), {
+    port: config.settings.server.port,
+    ...(options.healthHost ? { host: options.healthHost } : {}),
+  });
+  const stop = async (deadlineMs = 10_000) => {
+    await relay.stop(deadlineMs);
+    await health.close();
+    await forwarder.close?.();
+    await runtime?.store.close();
+  };
+  try {
+    await relay.start();
+  } catch (err) {
+    await stop(0);
+    throw err;
+  }
+  return { relay, health, forwarder, ...(runtime ? { runtime } : {}), stop };
+}
+
+/** Resolves on the first SIGTERM or SIGINT (the signal's name). */
+export function waitForShutdownSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      resolve(signal);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}
