@@ -9,7 +9,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import { getAccount, type LoadedConfig, loadConfig } from '../../lib/config/index.js';
-import { DingTalkApi } from '../../lib/dingtalk/api.js';
+import { accountApi, type DingTalkApi } from '../../lib/dingtalk/api.js';
 import { parseTarget } from '../../lib/dingtalk/targets.js';
 import { ChannelError, DingTalkApiError, errorSummary } from '../../lib/errors.js';
 import { createLogger } from '../../lib/log.js';
@@ -117,12 +117,7 @@ function header(headers: SendRequest['headers'], name: string): string | undefin
 function apiFor(config: LoadedConfig, account: ReturnType<typeof getAccount>): DingTalkApi {
   let api = apis.get(account.accountId);
   if (!api) {
-    api = new DingTalkApi({
-      clientId: account.clientId,
-      clientSecret: account.clientSecret,
-      robotCode: account.robotCode,
-      apiBase: config.settings.dingtalk.apiBase,
-    });
+    api = accountApi(account, config.settings.dingtalk.apiBase);
     apis.set(account.accountId, api);
   }
   return api;

@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import { systemClock } from '../clock.js';
 import type { AccountConfig, AppSettings } from '../config/index.js';
-import { DingTalkApi } from '../dingtalk/api.js';
+import { accountApi } from '../dingtalk/api.js';
 import { errorSummary } from '../errors.js';
 import { maskSecrets } from '../log.js';
 import { ACCESS_APPROVED_TEXT, isPairingCodeShape, PAIRING_ALPHABET } from '../policy/pairing.js';
@@ -176,12 +176,7 @@ async function notifyApproved(
     return;
   }
   try {
-    const api = new DingTalkApi({
-      clientId: account.clientId,
-      clientSecret: account.clientSecret,
-      robotCode: account.robotCode,
-      apiBase: settings.dingtalk.apiBase,
-    });
+    const api = accountApi(account, settings.dingtalk.apiBase);
     const { invalidUserIds } = await api.sendToUsers([userId], {
       msgKey: 'sampleText',
       msgParam: { content: ACCESS_APPROVED_TEXT },

@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { type AccountConfig, getAccount, loadConfig } from '../config/index.js';
-import { DingTalkApi } from '../dingtalk/api.js';
+import { accountApi } from '../dingtalk/api.js';
 import { describeTarget, parseTarget, type Target } from '../dingtalk/targets.js';
 import { ChannelError } from '../errors.js';
 import { sendToTarget } from '../pipeline/outbound.js';
@@ -57,12 +57,7 @@ export const sendCommand: Subcommand = async (args, io) => {
     if (err instanceof ChannelError) throw usageError(err.message, HELP);
     throw err;
   }
-  const api = new DingTalkApi({
-    clientId: account.clientId,
-    clientSecret: account.clientSecret,
-    robotCode: account.robotCode,
-    apiBase: config.settings.dingtalk.apiBase,
-  });
+  const api = accountApi(account, config.settings.dingtalk.apiBase);
   const sent = await sendToTarget(api, account, to, text);
   io.out(
     `Sent ${sent} message${sent === 1 ? '' : 's'} to ${describeTarget(to)} (account ${account.accountId}).`,

@@ -261,3 +261,18 @@ export function clearTokenCache(): void {
 function trimSlash(url: string): string {
   return url.endsWith('/') ? url.slice(0, -1) : url;
 }
+
+/** The API client of one configured account: its credentials and robotCode, on `apiBase`. */
+export function accountApi(
+  account: { clientId: string; clientSecret: string; robotCode?: string },
+  apiBase: string,
+  extra: Pick<DingTalkApiOptions, 'fetch' | 'onCall'> = {},
+): DingTalkApi {
+  return new DingTalkApi({
+    clientId: account.clientId,
+    clientSecret: account.clientSecret,
+    ...(account.robotCode ? { robotCode: account.robotCode } : {}),
+    apiBase,
+    ...extra,
+  });
+}

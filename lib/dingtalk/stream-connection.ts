@@ -17,7 +17,8 @@
  */
 import { DWClient, type DWClientDownStream } from 'dingtalk-stream';
 import WebSocket from 'ws';
-import { DingTalkApiError, DingTalkNetworkError } from '../errors.js';
+import { DingTalkApiError } from '../errors.js';
+import { callDingTalk } from './http.js';
 import { type DownstreamFrame, type Subscription, TOPIC_ROBOT } from './payload.js';
 
 export interface ConnectionEvents {
@@ -40,6 +41,8 @@ export interface ConnectionOptions {
   gatewayTimeoutMs: number;
   events: ConnectionEvents;
 }
+
+const GATEWAY_ENDPOINT = 'gateway/connections/open';
 
 type SdkInternals = { dw_url?: string; socket?: WebSocket };
 
@@ -78,45 +81,26 @@ export class StreamConnection extends DWClient {
 
   /** Asks the gateway for an endpoint and a single-use ticket (§1.1). */
   override async getEndpoint(): Promise<this> {
-    const endpointName = 'gateway/connections/open';
-    let response: Response;
-    try {
-      response = await fetch(this.options.gatewayUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json' },
-        body: JSON.stringify({
+    const body = await callDingTalk<{ endpoint?: unknown; ticket?: unknown }>(
+      GATEWAY_ENDPOINT,
+      this.options.gatewayUrl,
+      {
+        body: {
           clientId: this.config.clientId,
           clientSecret: this.config.clientSecret,
           ua: this.config.ua ?? '',
           subscriptions: this.config.subscriptions,
-        }),
-        signal: AbortSignal.timeout(this.options.gatewayTimeoutMs),
-      });
-    } catch (err) {
-      throw new DingTalkNetworkError(endpointName, err);
-    }
-    const body = (await response.json().catch(() => undefined)) as
-      | Record<string, unknown>
-      | undefined;
-    if (!response.ok) {
-      const code = typeof body?.code === 'string' ? body.code : `http_${response.status}`;
-      throw new DingTalkApiError({
-        code,
-        message: typeof body?.message === 'string' ? body.message : `HTTP ${response.status}`,
-        status: response.status,
-        endpoint: endpointName,
-        requestId: typeof body?.requestid === 'string' ? body.requestid : undefined,
-        retryable: code !== 'invalidClientIdOrSecret',
-      });
-    }
-    const endpoint = body?.endpoint;
-    const ticket = body?.ticket;
+        },
+        timeoutMs: this.options.gatewayTimeoutMs,
+      },
+    );
+    const { endpoint, ticket } = body;
     if (typeof endpoint !== 'string' || !endpoint || typeof ticket !== 'string' || !ticket) {
       throw new DingTalkApiError({
         code: 'endpoint_or_ticket_missing',
         message: 'the gateway answered without an endpoint or ticket',
-        status: response.status,
-        endpoint: endpointName,
+        status: 200,
+        endpoint: GATEWAY_ENDPOINT,
         retryable: true,
       });
     }
