@@ -28,8 +28,26 @@ export function toDingTalkMarkdown(text: string): string {
       i++;
     }
   }
-  return out.join('\n');
+  return hardBreaks(out).join('\n');
 }
+
+/**
+ * DingTalk's markdown joins a line to the next one as plain markdown does; replies written line
+ * by line (facts, the pairing challenge) need hard breaks: two trailing spaces on a text line
+ * that another text line follows (dingtalk-protocol.md §5, "Line breaks"). Lines that start
+ * their own block (headings, list items, quotes, rules, setext underlines) need none.
+ */
+function hardBreaks(lines: string[]): string[] {
+  return lines.map((line, i) => {
+    const next = lines[i + 1];
+    if (next === undefined || next.trim() === '' || line.trim() === '' || line.endsWith('  '))
+      return line;
+    if (STARTS_BLOCK.test(line) && !LIST_ITEM.test(line)) return line;
+    return STARTS_BLOCK.test(next) ? line : `${line}  `;
+  });
+}
+
+const STARTS_BLOCK = /^\s*(#{1,6}\s|[-*+]\s|\d+[.)]\s|>|[-=*_]{3,}\s*$)/;
 
 // ---------------------------------------------------------------------------------------------
 // Code fences: the language as a bold label, then one hard-broken line per code line. Leading

@@ -81,7 +81,18 @@ describe('toDingTalkMarkdown: other unsupported syntax', () => {
       '![img](https://example.com/a.png)',
       '    indented prose',
     ].join('\n');
-    expect(toDingTalkMarkdown(text)).toBe(text);
+    // Only the hard breaks DingTalk needs between text lines are added (two trailing spaces).
+    const expected = text.replace('1. first\n', '1. first  \n').replace('a.png)\n', 'a.png)  \n');
+    expect(toDingTalkMarkdown(text)).toBe(expected);
+  });
+
+  it('hard-breaks consecutive text lines so DingTalk keeps them apart', () => {
+    const text =
+      'Pairing code: ABCD2345\nAsk the owner to run:\ndingtalk-channel pairing approve ABCD2345';
+    expect(toDingTalkMarkdown(text)).toBe(
+      'Pairing code: ABCD2345  \nAsk the owner to run:  \ndingtalk-channel pairing approve ABCD2345',
+    );
+    expect(toDingTalkMarkdown('Title\n\n- a\n- b')).toBe('Title\n\n- a\n- b');
   });
 });
 

@@ -35,6 +35,8 @@ export interface TestChannel {
   rt: PipelineRuntime;
   store: StateStore;
   logger: Logger & { lines: Record<string, unknown>[] };
+  /** The dynalite endpoint and table (store 'dynalite'), for child processes such as the CLI. */
+  dynamo?: { endpoint: string; tableName: string };
   /** Injects a message and returns the event the relay would forward for it. */
   inject(input: InjectMessageInput): { event: MessageEvent; msgId: string; conversationId: string };
   /** Runs the real handler on an event with a deadline `ms` from now. */
@@ -84,6 +86,7 @@ export async function startTestChannel(options: TestChannelOptions = {}): Promis
     rt,
     store,
     logger,
+    ...(dynalite ? { dynamo: { endpoint: dynalite.endpoint, tableName: dynalite.tableName } } : {}),
     inject(input) {
       const injected = sim.injectMessage(input);
       const record = sim.inbound().find((r) => r.messageId === injected.messageId)!;
