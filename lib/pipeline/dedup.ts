@@ -12,7 +12,7 @@
  *   a delivery after COMPLETED → duplicate, nothing sent
  *   a delivery after the lease ran out (the handler died) → takes the record over and resumes
  *
- * Guarded by test/pipeline/dedup.test.ts and test/pipeline/handler.test.ts ("twice").
+ * Guarded by test/pipeline/dedup.test.ts and test/pipeline/handler-dedup.test.ts.
  */
 import { randomUUID } from 'node:crypto';
 import { ChannelError } from '../errors.js';

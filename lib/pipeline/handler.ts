@@ -12,7 +12,7 @@
  * (the caller acks); a store or DingTalk failure while handling is "retry": the claim is
  * abandoned (dedup.ts) and the error is rethrown so the relay leaves the message unacked / the
  * platform retries the invocation.
- * Invariants and their tests: test/pipeline/handler.test.ts.
+ * Invariants and their tests: test/pipeline/handler-*.test.ts.
  */
 import { appendExchange } from '../agent/history.js';
 import type { AccountConfig } from '../config/index.js';
@@ -202,7 +202,9 @@ class MessageTurn {
       },
       { api: this.rt.apiFor(this.account), signal, logger: this.log },
     );
-    await this.reply(result.text);
+    await recordReply(this.rt.store, this.claim, result.text);
+    // History is written before sending: a retry after a failed send resumes the stored reply
+    // (run() → send) and never comes back here, so the exchange would be lost from the session.
     if (stateless && result.answered && history.lastMsgId !== this.message.msgId) {
       const limits = this.rt.config.settings.agent;
       const turns = appendExchange(
@@ -218,6 +220,7 @@ class MessageTurn {
         this.rt.now(),
       );
     }
+    await this.send(result.text);
   }
 
   private async commandText(

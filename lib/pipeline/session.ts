@@ -12,14 +12,14 @@
  * the function has left); after that the message is handled anyway and `session.wait_exceeded`
  * is logged, because losing a message is worse than answering it out of turn. A holder that died
  * stops blocking when its lease (its function's deadline) passes.
- * Guarded by test/pipeline/session.test.ts and test/pipeline/handler.test.ts ("one session").
+ * Guarded by test/pipeline/session.test.ts and test/pipeline/handler-session.test.ts.
  */
 import type { ChatTurn } from '../agent/port.js';
 import { sleep } from '../dingtalk/http.js';
 import type { InboundMessage } from '../dingtalk/inbound-types.js';
 import type { Logger } from '../log.js';
 import { keys } from '../state/keys.js';
-import { cond, type StateStore, toEpochSeconds } from '../state/port.js';
+import { cond, type StateItem, type StateStore, toEpochSeconds } from '../state/port.js';
 
 /** §6: per-sender DM sessions; per-group (optionally per-member) group sessions. */
 export function sessionKey(
@@ -64,6 +64,8 @@ export async function enterSession(
   await store.put({
     ...entry,
     msgId: message.msgId,
+    // Liveness is judged on `leaseUntil` (ms); `expiresAt` only drives storage cleanup.
+    leaseUntil: options.deadline,
     expiresAt: toEpochSeconds(options.deadline) + 60,
   });
   const leave = async (held: boolean) => {
@@ -108,7 +110,11 @@ async function isOldestWaiting(
 ): Promise<boolean> {
   const nowSeconds = toEpochSeconds(now);
   const entries = await store.query(queue.pk, { skPrefix: queue.skPrefix, limit: 10 });
-  const first = entries.find((e) => e.sk === mySk || (e.expiresAt ?? 0) >= nowSeconds);
+  // An entry is live until its function's deadline: a dead holder's entry must stop blocking
+  // when its lease does, not when the cleanup TTL (a minute later) passes.
+  const live = (e: StateItem) =>
+    typeof e.leaseUntil === 'number' ? e.leaseUntil >= now : (e.expiresAt ?? 0) >= nowSeconds;
+  const first = entries.find((e) => e.sk === mySk || live(e));
   return first === undefined || first.sk === mySk;
 }
 
