@@ -2,7 +2,7 @@
  * The relay: the only long-lived piece. One stream client per enabled account; every robot
  * message is handed to the forwarder and ACKed to DingTalk only after the hand-off is accepted.
  *
- * Invariants (guarded by test/relay/relay.test.ts):
+ * Invariants (guarded by test/relay/{handoff,backpressure,stop,sigterm,replicas}.test.ts):
  * 1. Durable before ack (architecture invariant 1): `ack()` runs only after `accepted`.
  * 2. A failed hand-off is retried with backoff for at most `handoffRetryMs`; then the message is
  *    left unacked (DingTalk delivers it again), logged and counted as `failed`.
@@ -16,6 +16,7 @@
  * Two replicas with the same credentials are safe: DingTalk pushes each message to one
  * connection, and the message function deduplicates redeliveries and overlaps by msgId.
  */
+import { setMaxListeners } from 'node:events';
 import { sleep } from '../dingtalk/http.js';
 import {
   type RobotDelivery,
@@ -88,6 +89,9 @@ export class Relay {
     this.log = options.logger ?? createLogger();
     const maxInflight = options.maxInflight ?? 64;
     this.slots = new Slots(maxInflight, options.maxWaiting ?? maxInflight * 4);
+    // Every running hand-off listens on the stop signal (its forward call or its retry sleep);
+    // Node's default of 10 listeners would warn of a leak as soon as 11 run at once.
+    setMaxListeners(maxInflight * 2 + 10, this.stopController.signal);
     this.handoffRetryMs = options.handoffRetryMs ?? 30_000;
     for (const account of options.accounts) {
       this.counters.set(account.accountId, {

@@ -29,7 +29,10 @@ export interface RunRelayOptions {
   stream?: RelayOptions['stream'];
 }
 
-export async function runRelay(config: LoadedConfig, options: RunRelayOptions = {}): Promise<RunningRelay> {
+export async function runRelay(
+  config: LoadedConfig,
+  options: RunRelayOptions = {},
+): Promise<RunningRelay> {
   const logger = options.logger ?? createLogger({ level: config.settings.log.level });
   for (const warning of config.warnings) logger.warn('config.warning', { warning });
   let runtime: PipelineRuntime | undefined;
@@ -41,7 +44,11 @@ export async function runRelay(config: LoadedConfig, options: RunRelayOptions = 
   }
   const forwarder = await createForwarder(config.settings, { handler, logger });
   const relay = new Relay({
-    accounts: config.accounts.map((a) => ({ accountId: a.accountId, clientId: a.clientId, clientSecret: a.clientSecret })),
+    accounts: config.accounts.map((a) => ({
+      accountId: a.accountId,
+      clientId: a.clientId,
+      clientSecret: a.clientSecret,
+    })),
     forwarder,
     gatewayUrl: config.settings.dingtalk.gatewayUrl,
     logger,
