@@ -1,8 +1,9 @@
 /**
  * The in-process forwarder (local mode, and the test seam): runs the message handler in the
  * relay's own process. "Accepted" means processed: handled, dropped by policy or a duplicate.
- * A thrown error or a missed deadline is a retryable rejection, so the relay does not ACK and
- * DingTalk redelivers; the handler's dedup makes that redelivery safe (channel-semantics §9).
+ * A thrown error, a missed deadline, or a message another invocation is still handling is a
+ * retryable rejection, so the relay does not ACK (it retries, and DingTalk redelivers); the
+ * handler's dedup makes that safe (channel-semantics §9).
  */
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
@@ -40,7 +41,14 @@ export function createInProcessForwarder(options: InProcessForwarderOptions): Fo
           work = options.handler(event, { deadline }).finally(() => {
             settled = true;
           });
-          return work.then(() => ACCEPTED);
+          // Another invocation holds the message's claim. If it lives, it will answer and a retry
+          // sees a completed duplicate; if it died (its process was stopped or killed), its lease
+          // runs out and a retry takes over. Accepting here would ACK a message nobody answers.
+          return work.then((outcome) =>
+            outcome.status === 'duplicate' && outcome.reason === 'duplicate_in_progress'
+              ? rejected('inprocess: the message is being handled by another invocation', true)
+              : ACCEPTED,
+          );
         },
         classify: (err) => rejected(`inprocess: handler failed: ${describeFailure(err)}`, true),
       });

@@ -85,6 +85,15 @@ export async function claimMessage(
   };
 }
 
+/** Extends the claim's lease while the message is being handled (see handler.ts). */
+export async function renewClaim(
+  store: StateStore,
+  claim: Claim,
+  leaseUntil: number,
+): Promise<void> {
+  await ownedUpdate(store, claim, { leaseUntil });
+}
+
 /** Stores the reply before it is sent, so a retry resumes instead of asking the agent again. */
 export async function recordReply(store: StateStore, claim: Claim, reply: string): Promise<void> {
   await ownedUpdate(store, claim, { reply, sentChunks: 0 });

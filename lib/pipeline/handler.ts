@@ -33,10 +33,18 @@ import {
   completeMessage,
   recordProgress,
   recordReply,
+  renewClaim,
 } from './dedup.js';
 import { deliverReply } from './reply.js';
 import type { PipelineRuntime } from './runtime.js';
-import { enterSession, loadHistory, resetHistory, saveHistory, sessionKey } from './session.js';
+import {
+  enterSession,
+  loadHistory,
+  resetHistory,
+  type SessionTurn,
+  saveHistory,
+  sessionKey,
+} from './session.js';
 
 /** Handles one forwarded event before `deadline` (epoch ms). */
 export async function handleMessageEvent(
@@ -71,7 +79,7 @@ export async function handleMessageEvent(
     account.accountId,
     message.msgId,
     rt.now(),
-    context.deadline,
+    Math.min(context.deadline, rt.now() + rt.leaseMs),
   );
   if (!claimed.claimed) {
     log.info('pipeline.duplicate', { msgId: message.msgId, reason: claimed.reason });
@@ -85,6 +93,7 @@ export async function handleMessageEvent(
     context.deadline,
     log.child({ msgId: message.msgId }),
   );
+  const keeper = setInterval(() => void turn.renewLeases(), rt.leaseMs / 3);
   try {
     const outcome = await turn.run();
     await completeMessage(
@@ -100,11 +109,15 @@ export async function handleMessageEvent(
       log.error('pipeline.abandon_failed', { error: errorSummary(e) }),
     );
     throw err;
+  } finally {
+    clearInterval(keeper);
   }
 }
 
 /** Everything after the claim, for one message. */
 class MessageTurn {
+  private session: SessionTurn | undefined;
+
   constructor(
     private readonly rt: PipelineRuntime,
     private readonly account: AccountConfig,
@@ -113,6 +126,21 @@ class MessageTurn {
     private readonly deadline: number,
     private readonly log: Logger,
   ) {}
+
+  /**
+   * Extends the dedup claim and the session lease while this message is handled. Leases are
+   * short (`leaseMs`) so that a handler whose process died blocks its message and its session
+   * only briefly: the relay's retry, or the platform's, then takes over.
+   */
+  async renewLeases(): Promise<void> {
+    const until = Math.min(this.deadline, this.rt.now() + this.rt.leaseMs);
+    try {
+      await renewClaim(this.rt.store, this.claim, until);
+      await this.session?.renew();
+    } catch (err) {
+      this.log.warn('pipeline.lease_renewal_failed', { error: errorSummary(err) });
+    }
+  }
 
   async run(): Promise<HandleOutcome> {
     // An earlier attempt stored its reply: finish sending it, never ask the agent twice.
@@ -132,15 +160,18 @@ class MessageTurn {
       this.message,
       this.account.isolateContextPerUserInGroup,
     );
-    const session = await enterSession(this.rt.store, this.account.accountId, key, this.message, {
+    this.session = await enterSession(this.rt.store, this.account.accountId, key, this.message, {
       now: this.rt.now,
       deadline: this.deadline,
       maxWaitMs: this.rt.sessionMaxWaitMs,
+      leaseMs: this.rt.leaseMs,
       logger: this.log,
     });
     try {
       await this.converse(key, group);
     } finally {
+      const session = this.session;
+      this.session = undefined;
       await session.leave();
     }
     return { status: 'handled' };

@@ -22,6 +22,8 @@ export interface PipelineRuntime {
   sessionMaxWaitMs: number;
   /** Time kept back from the agent call for sending the reply. */
   replyReserveMs: number;
+  /** Life of a dedup claim or session lease between renewals (renewed every third of it). */
+  leaseMs: number;
 }
 
 export interface RuntimeOverrides {
@@ -33,6 +35,7 @@ export interface RuntimeOverrides {
   onApiCall?: (call: ApiCall) => void;
   sessionMaxWaitMs?: number;
   replyReserveMs?: number;
+  leaseMs?: number;
 }
 
 /** Builds the runtime from loaded configuration; parts can be replaced (tests, local mode). */
@@ -66,6 +69,7 @@ export async function createRuntime(
     now: overrides.now ?? Date.now,
     sessionMaxWaitMs: overrides.sessionMaxWaitMs ?? 60_000,
     replyReserveMs: overrides.replyReserveMs ?? 5_000,
+    leaseMs: overrides.leaseMs ?? 20_000,
     apiFor(account) {
       let api = apis.get(account.accountId);
       if (!api) {

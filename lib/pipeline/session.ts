@@ -10,8 +10,8 @@
  *
  * Busy session policy: wait, polling with backoff, for at most `maxWaitMs` (bounded by the time
  * the function has left); after that the message is handled anyway and `session.wait_exceeded`
- * is logged, because losing a message is worse than answering it out of turn. A holder that died
- * stops blocking when its lease (its function's deadline) passes.
+ * is logged, because losing a message is worse than answering it out of turn. Leases are short
+ * (`leaseMs`) and renewed while their holder runs, so a holder that died stops blocking soon.
  * Guarded by test/pipeline/session.test.ts and test/pipeline/handler-session.test.ts.
  */
 import type { ChatTurn } from '../agent/port.js';
@@ -38,12 +38,16 @@ export interface SessionTurnOptions {
   deadline: number;
   maxWaitMs: number;
   logger: Logger;
+  /** How long the lease and the queue entry live without `renew()`; a dead holder blocks no longer. */
+  leaseMs: number;
 }
 
 /** A held session turn; `leave()` lets the next message of the session go. */
 export interface SessionTurn {
   /** False when the wait bound passed and the message runs without the lease. */
   exclusive: boolean;
+  /** Extends the lease and the queue entry by `leaseMs` (called while the turn runs). */
+  renew(): Promise<void>;
   leave(): Promise<void>;
 }
 
@@ -61,27 +65,46 @@ export async function enterSession(
   const entry = keys.sessionQueueEntry(accountId, key, message.createAt, message.msgId);
   const lease = keys.sessionLease(accountId, key);
   const queue = keys.sessionQueue(accountId, key);
-  await store.put({
-    ...entry,
-    msgId: message.msgId,
-    // Liveness is judged on `leaseUntil` (ms); `expiresAt` only drives storage cleanup.
-    leaseUntil: options.deadline,
-    expiresAt: toEpochSeconds(options.deadline) + 60,
-  });
-  const leave = async (held: boolean) => {
-    if (held) await store.delete(lease.pk, lease.sk, cond.equals('msgId', message.msgId));
-    await store.delete(entry.pk, entry.sk);
+  const leaseUntil = () => Math.min(options.deadline, options.now() + options.leaseMs);
+  // Liveness is judged on `leaseUntil` (ms); `expiresAt` only drives storage cleanup.
+  const writeEntry = async () => {
+    const until = leaseUntil();
+    await store.put({
+      ...entry,
+      msgId: message.msgId,
+      leaseUntil: until,
+      expiresAt: toEpochSeconds(until) + 60,
+    });
+    return until;
   };
+  let entryUntil = await writeEntry();
+  const turn = (exclusive: boolean): SessionTurn => ({
+    exclusive,
+    async renew() {
+      const until = leaseUntil();
+      if (exclusive) {
+        const set = { leaseUntil: until, expiresAt: toEpochSeconds(until) + 60 };
+        await store.update(lease.pk, lease.sk, set, cond.equals('msgId', message.msgId));
+      }
+      await writeEntry();
+    },
+    async leave() {
+      if (exclusive) await store.delete(lease.pk, lease.sk, cond.equals('msgId', message.msgId));
+      await store.delete(entry.pk, entry.sk);
+    },
+  });
   const waitUntil = Math.min(options.deadline, options.now() + options.maxWaitMs);
   for (let poll = FIRST_POLL_MS; ; poll = Math.min(MAX_POLL_MS, poll * 2)) {
     const now = options.now();
+    if (entryUntil - now < options.leaseMs / 2) entryUntil = await writeEntry(); // still waiting: stay live
     if (await isOldestWaiting(store, queue, entry.sk, now)) {
+      const until = leaseUntil();
       const claimed = await store.put(
         {
           ...lease,
           msgId: message.msgId,
-          leaseUntil: options.deadline,
-          expiresAt: toEpochSeconds(options.deadline) + 60,
+          leaseUntil: until,
+          expiresAt: toEpochSeconds(until) + 60,
         },
         cond.or(
           cond.notExists(),
@@ -89,14 +112,14 @@ export async function enterSession(
           cond.equals('msgId', message.msgId),
         ),
       );
-      if (claimed.ok) return { exclusive: true, leave: () => leave(true) };
+      if (claimed.ok) return turn(true);
     }
     if (now + poll > waitUntil) {
       options.logger.warn('session.wait_exceeded', {
         msgId: message.msgId,
         waitedMs: options.maxWaitMs,
       });
-      return { exclusive: false, leave: () => leave(false) };
+      return turn(false);
     }
     await sleep(poll);
   }

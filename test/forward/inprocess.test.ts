@@ -18,13 +18,22 @@ describe('in-process forwarder', () => {
   it.each<HandleOutcome>([
     { status: 'handled' },
     { status: 'dropped', reason: 'dm_policy' },
-    { status: 'duplicate', reason: 'completed' },
+    { status: 'duplicate', reason: 'duplicate_completed' },
   ])('accepts when the handler says $status', async (outcome) => {
     const { handler, calls } = recordingHandler(outcome);
     const forwarder = createInProcessForwarder({ handler, timeoutMs: 5_000 });
     expect(forwarder.kind).toBe('inprocess');
     expect(await forwarder.forward(sampleEvent())).toEqual({ accepted: true });
     expect(calls.map((c) => c.event)).toEqual([sampleEvent()]);
+  });
+
+  it('does not accept a message another invocation is still handling (retryable)', async () => {
+    const { handler } = recordingHandler({ status: 'duplicate', reason: 'duplicate_in_progress' });
+    const forwarder = createInProcessForwarder({ handler, timeoutMs: 5_000 });
+    expect(await forwarder.forward(sampleEvent())).toMatchObject({
+      accepted: false,
+      retryable: true,
+    });
   });
 
   it('gives the handler a deadline of now + timeoutMs', async () => {

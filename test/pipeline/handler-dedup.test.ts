@@ -115,6 +115,7 @@ describe('a handler whose process died holding the claim', () => {
       now: Date.now,
       deadline: leaseUntil,
       maxWaitMs: 1_000,
+      leaseMs: leaseUntil - now,
       logger: r.ch.logger,
     });
     return result.claim;

@@ -70,11 +70,19 @@ describe.each(['memory', 'dynalite'] as const)('enterSession on %s', (backend) =
     const t0 = clock.now();
     const logger = memoryLogger();
     const key = `dingtalk:${ACCOUNT}:dm:${randomUUID()}`;
-    const enter = (msgId: string, createAt: number, deadline: number, maxWaitMs = 60_000) =>
+    const enter = (
+      msgId: string,
+      createAt: number,
+      deadline: number,
+      maxWaitMs = 60_000,
+      // Longer than any deadline here unless a test is about lease renewal.
+      leaseMs = 24 * 60 * 60_000,
+    ) =>
       enterSession(store, ACCOUNT, key, message(msgId, createAt), {
         now: clock.now,
         deadline,
         maxWaitMs,
+        leaseMs,
         logger,
       });
     const queue = keys.sessionQueue(ACCOUNT, key);
@@ -176,6 +184,25 @@ describe.each(['memory', 'dynalite'] as const)('enterSession on %s', (backend) =
     expect((await waiter).exclusive).toBe(true);
     expect(await leaseHolder()).toBe('next');
     expect(logger.lines.map((l) => l.event)).not.toContain('session.wait_exceeded');
+    await (await waiter).leave();
+  });
+
+  it('holds a renewed lease past leaseMs, and frees a dead holder after leaseMs, long before its deadline', async () => {
+    const { clock, t0, enter, leaseHolder } = setup();
+    const alive = await enter('alive', t0, t0 + 600_000, 60_000, 20_000);
+    const waiter = enter('next', t0 + 1, t0 + 600_000, 60_000, 20_000);
+    clock.set(t0 + 15_000);
+    await alive.renew(); // the holder's keeper runs every leaseMs / 3
+    clock.set(t0 + 30_000); // past the first lease, inside the renewed one
+    expect(await within(waiter, 150)).toBe(PENDING);
+    expect(await leaseHolder()).toBe('alive');
+    // The holder dies (no more renewals): the waiter gets in once the renewed lease ends.
+    clock.set(t0 + 36_000);
+    const turn = await within(waiter, 5_000);
+    if (turn === PENDING) clock.set(t0 + 600_000);
+    expect(turn).not.toBe(PENDING);
+    expect((await waiter).exclusive).toBe(true);
+    expect(await leaseHolder()).toBe('next');
     await (await waiter).leave();
   });
 });

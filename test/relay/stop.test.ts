@@ -101,4 +101,43 @@ describe('relay graceful stop', () => {
     expect(redelivered).toHaveLength(TOTAL - MAX_INFLIGHT);
     for (const record of redelivered) expect(record.deliveries.at(-1)?.redelivery).toBe(true);
   });
+
+  it('a stop that passes its deadline mid-handling loses nothing: the next relay answers once the lease runs out', async () => {
+    const sim = await startSimulator({
+      apps: [APP],
+      callbackAckTimeoutMs: 300,
+      maxRedeliveries: 20,
+    });
+    cleanups.push(() => sim.close());
+    const db = await startTestDynalite();
+    cleanups.push(() => db.close());
+    const config = relayConfig(sim);
+    const agent = gatedAgent();
+    const leaseMs = 600;
+    const first = await runRelay(config, {
+      runtime: { store: await db.openStore(), agent, leaseMs },
+      stream: FAST_STREAM,
+      healthHost: '127.0.0.1',
+      logger: memoryLogger(),
+    });
+    cleanups.push(() => first.stop(0));
+    injectBurst(sim, 1);
+    await until(() => agent.calls.length === 1, 'the message to reach the agent');
+    // The held handler outlives the stop: it still holds the message's dedup claim.
+    await first.stop(50);
+
+    const second = await runRelay(config, {
+      runtime: { store: await db.openStore(), agent: createEchoAgent(), leaseMs },
+      stream: FAST_STREAM,
+      healthHost: '127.0.0.1',
+      logger: memoryLogger(),
+    });
+    cleanups.push(() => second.stop(0));
+    await allAcked(sim);
+    expect(repliesPerMessage(sim, 1)).toEqual([1]);
+    expect(sim.outbox()[0]?.text).toContain('Echo agent');
+    agent.release(); // the first handler finishes late: its store is closed, it sends nothing
+    await until(() => agent.calls.length === 1, 'nothing else');
+    expect(sim.outbox()).toHaveLength(1);
+  });
 });
