@@ -1,0 +1,313 @@
+/**
+ * `serverless package` (osls + serverless-esbuild) runs offline with no AWS credentials, and the
+ * CloudFormation template it writes holds what the AWS deployment promises (README "Deploy to
+ * AWS"): runtimes, the async invoke config, the table, the relay service, least-privilege IAM,
+ * and no secret value — even when secrets sit in the packaging shell's environment.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readZip } from '../../infra/scripts/read-zip.js';
+import { envLeaves, jsonSchemaOf } from '../../lib/config/introspect.js';
+import { ChannelSchema } from '../../lib/config/schema.js';
+import { SettingsSchema } from '../../lib/config/settings.js';
+import { type IsolatedService, isolatedEnv, isolatedService, runServerless } from './support.js';
+import {
+  actionsOf,
+  ofType,
+  type Resource,
+  referencedIds,
+  resourcesOf,
+  roleStatements,
+  single,
+  type Template,
+} from './template.js';
+
+/** Every variable the configuration schema marks secret (client secret, API keys, tokens…). */
+const SECRET_ENV = [jsonSchemaOf(ChannelSchema), jsonSchemaOf(SettingsSchema)]
+  .flatMap((schema) => envLeaves(schema))
+  .filter((leaf) => leaf.node.secret)
+  .map((leaf) => leaf.env);
+const CANARY = 'canary-must-not-leak';
+
+interface Packaged {
+  service: IsolatedService;
+  template: Template;
+  text: string;
+}
+
+async function packageStack(name: string, params: string[] = []): Promise<Packaged> {
+  const service = await isolatedService(`sls-${name}`);
+  const secrets = Object.fromEntries(
+    [...SECRET_ENV, 'DINGTALK_CONFIG'].map((env) => [env, `${CANARY}-${env}`]),
+  );
+  const run = await runServerless(
+    ['package', '--stage', 'test', ...params.map((p) => `--param=${p}`)],
+    { env: isolatedEnv(secrets), serviceDir: service.dir },
+  );
+  if (run.code !== 0) throw new Error(`serverless package failed:\n${run.stdout}\n${run.stderr}`);
+  const template = join(service.packageDir, 'cloudformation-template-update-stack.json');
+  const text = await readFile(template, 'utf8');
+  return { service, text, template: JSON.parse(text) as Template };
+}
+
+let standard: Packaged;
+let custom: Packaged;
+
+beforeAll(async () => {
+  [standard, custom] = await Promise.all([
+    packageStack('template'),
+    packageStack('template-params', [
+      'messageHttpEntry=true',
+      'relayDesiredCount=2',
+      'relaySubnets=subnet-aaa,subnet-bbb',
+      'relaySecurityGroups=sg-ccc',
+    ]),
+  ]);
+}, 300_000);
+
+afterAll(async () => {
+  await standard?.service.remove();
+  await custom?.service.remove();
+});
+
+const fn = (t: Template, id: string) => t.Resources[id]!;
+const envOf = (r: Resource) =>
+  (r.Properties.Environment as { Variables: Record<string, unknown> }).Variables ?? {};
+
+/** Evaluates a condition made of Fn::Equals on two literal strings (what serverless params give). */
+function conditionHolds(t: Template, name: string): boolean {
+  const condition = t.Conditions?.[name] as { 'Fn::Equals': [unknown, unknown] } | undefined;
+  if (!condition) throw new Error(`no condition ${name}`);
+  const [a, b] = condition['Fn::Equals'];
+  if (typeof a !== 'string' || typeof b !== 'string') throw new Error(`${name} is not literal`);
+  return a === b;
+}
+
+function relayContainer(t: Template) {
+  const [, taskDef] = single(t, 'AWS::ECS::TaskDefinition');
+  const containers = taskDef.Properties.ContainerDefinitions as Record<string, unknown>[];
+  expect(containers).toHaveLength(1);
+  return { taskDef, container: containers[0]! };
+}
+
+describe('Lambda functions', () => {
+  it('run nodejs22.x on arm64: message, send, and the HMAC HTTP entry behind a parameter', () => {
+    const functions = ofType(standard.template, 'AWS::Lambda::Function');
+    expect(functions.map(([id]) => id).sort()).toEqual([
+      'MessageHttpLambdaFunction',
+      'MessageLambdaFunction',
+      'SendLambdaFunction',
+    ]);
+    for (const [, f] of functions) {
+      expect(f.Properties.Runtime).toBe('nodejs22.x');
+      expect(f.Properties.Architectures).toEqual(['arm64']);
+    }
+    expect(fn(standard.template, 'MessageHttpLambdaFunction').Condition).toBe(
+      'MessageHttpEntryEnabled',
+    );
+    expect(conditionHolds(standard.template, 'MessageHttpEntryEnabled')).toBe(false);
+    expect(conditionHolds(custom.template, 'MessageHttpEntryEnabled')).toBe(true);
+    const urls = ofType(standard.template, 'AWS::Lambda::Url').map(([, u]) => u);
+    expect(urls.map((u) => [...referencedIds(u.Properties.TargetFunctionArn)][0]).sort()).toEqual([
+      'MessageHttpLambdaFunction',
+      'SendLambdaFunction',
+    ]);
+  });
+
+  it('the message function retries once, bounds event age and sends failures to an SQS queue', () => {
+    const [, config] = single(standard.template, 'AWS::Lambda::EventInvokeConfig');
+    expect(referencedIds(config.Properties.FunctionName)).toEqual(
+      new Set(['MessageLambdaFunction']),
+    );
+    expect(config.Properties.MaximumRetryAttempts).toBe(1);
+    const age = config.Properties.MaximumEventAgeInSeconds as number;
+    expect(age).toBeGreaterThanOrEqual(60);
+    expect(age).toBeLessThanOrEqual(3600);
+    const destination = (
+      config.Properties.DestinationConfig as { OnFailure: { Destination: unknown } }
+    ).OnFailure.Destination;
+    const [queueId] = [...referencedIds(destination)];
+    expect(fn(standard.template, queueId!).Type).toBe('AWS::SQS::Queue');
+  });
+
+  it('name the table with a plain string and read the config from Secrets Manager', () => {
+    const [, table] = single(standard.template, 'AWS::DynamoDB::Table');
+    for (const id of ['MessageLambdaFunction', 'SendLambdaFunction', 'MessageHttpLambdaFunction']) {
+      const env = envOf(fn(standard.template, id));
+      expect(env.STATE_BACKEND).toBe('dynamodb');
+      expect(env.STATE_TABLE).toBe(table.Properties.TableName);
+      expect(env.DINGTALK_CONFIG).toMatch(
+        /^\{\{resolve:secretsmanager:dingtalk-channel\/test\}\}$/,
+      );
+    }
+    expect(table.Properties.TableName).toBe('dingtalk-channel-test-state');
+  });
+
+  it('each zip holds one bundle, the handler serverless.yml names, without the embedded store', async () => {
+    for (const [name, entry] of [
+      ['message', 'functions/message/aws.cjs'],
+      ['send', 'functions/send/aws.cjs'],
+      ['messageHttp', 'functions/message/http.cjs'],
+    ] as const) {
+      const files = await readZip(join(standard.service.packageDir, `${name}.zip`));
+      expect([...files.keys()]).toEqual([entry]);
+      const code = files.get(entry)!.toString('utf8');
+      expect(code).not.toMatch(/require\(["'](dynalite|level|classic-level)["']\)/);
+      expect(code).toContain('exports');
+    }
+  });
+});
+
+describe('state table', () => {
+  it('is on-demand with pk/sk, TTL on expiresAt and point-in-time recovery', () => {
+    const [, table] = single(standard.template, 'AWS::DynamoDB::Table');
+    expect(table.Properties).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    });
+  });
+});
+
+describe('IAM', () => {
+  it('the functions may touch only the state table (and its indexes) and the failure queue', () => {
+    const t = standard.template;
+    for (const [, f] of ofType(t, 'AWS::Lambda::Function')) {
+      expect(referencedIds(f.Properties.Role)).toEqual(new Set(['IamRoleLambdaExecution']));
+    }
+    const statements = roleStatements(fn(t, 'IamRoleLambdaExecution'));
+    const granted = new Map<string, Set<string>>();
+    for (const s of statements) {
+      expect(s.Effect).toBe('Allow');
+      const actions = actionsOf(s);
+      if (actions.every((a) => a.startsWith('logs:'))) {
+        for (const r of resourcesOf(s)) {
+          expect(JSON.stringify(r)).toContain('log-group:/aws/lambda/dingtalk-channel-test');
+        }
+        continue;
+      }
+      for (const r of resourcesOf(s)) expect(r).not.toBe('*');
+      for (const a of actions) {
+        expect(a).not.toContain('*');
+        granted.set(a, new Set([...(granted.get(a) ?? []), ...referencedIds(s.Resource)]));
+      }
+    }
+    const tableActions = [...granted.keys()].filter((a) => a.startsWith('dynamodb:')).sort();
+    expect(tableActions).toEqual([
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+    ]);
+    for (const a of tableActions) expect(granted.get(a)).toEqual(new Set(['StateTable']));
+    expect(granted.get('sqs:SendMessage')).toEqual(new Set(['MessageFailureQueue']));
+    expect([...granted.keys()].sort()).toEqual([...tableActions, 'sqs:SendMessage']);
+    const indexes = statements.flatMap(resourcesOf).map((r) => JSON.stringify(r));
+    expect(indexes.some((r) => r.includes('StateTable') && r.includes('/index/*'))).toBe(true);
+  });
+
+  it('the relay task role may only invoke the message function', () => {
+    const { taskDef } = relayContainer(standard.template);
+    const [roleId] = [...referencedIds(taskDef.Properties.TaskRoleArn)];
+    const statements = roleStatements(fn(standard.template, roleId!));
+    expect(statements).toHaveLength(1);
+    expect(statements[0]!.Effect).toBe('Allow');
+    expect(actionsOf(statements[0]!)).toEqual(['lambda:InvokeFunction']);
+    expect(referencedIds(statements[0]!.Resource)).toEqual(new Set(['MessageLambdaFunction']));
+    expect(roleId).not.toBe([...referencedIds(taskDef.Properties.ExecutionRoleArn)][0]);
+  });
+});
+
+describe('relay on ECS Fargate', () => {
+  it('runs the image from the stack’s ECR repository on ARM, 0.25 vCPU / 0.5 GB, with /healthz', () => {
+    const { taskDef, container } = relayContainer(standard.template);
+    expect(taskDef.Properties).toMatchObject({
+      RequiresCompatibilities: ['FARGATE'],
+      NetworkMode: 'awsvpc',
+      Cpu: '256',
+      Memory: '512',
+      RuntimePlatform: { CpuArchitecture: 'ARM64', OperatingSystemFamily: 'LINUX' },
+    });
+    const [repoId] = [...referencedIds(container.Image)];
+    expect(fn(standard.template, repoId!).Type).toBe('AWS::ECR::Repository');
+    // relayImageTag's default: nothing runs it, the first deploy starts with 0 tasks.
+    expect((container.Image as { 'Fn::Join': [string, unknown[]] })['Fn::Join']).toEqual([
+      ':',
+      [{ 'Fn::GetAtt': [repoId, 'RepositoryUri'] }, 'none'],
+    ]);
+    const health = container.HealthCheck as { Command: string[] };
+    expect(health.Command[0]).toBe('CMD');
+    expect(health.Command.join(' ')).toContain('/healthz');
+    const logs = container.LogConfiguration as { Options: Record<string, unknown> };
+    expect(fn(standard.template, [...referencedIds(logs.Options['awslogs-group'])][0]!).Type).toBe(
+      'AWS::Logs::LogGroup',
+    );
+    const env = Object.fromEntries(
+      (container.Environment as { Name: string; Value: unknown }[]).map((e) => [e.Name, e.Value]),
+    );
+    const message = fn(standard.template, 'MessageLambdaFunction');
+    expect(env.RELAY_TARGET).toBe(`lambda:${message.Properties.FunctionName}`);
+  });
+
+  it('the service keeps the desired count (default 1) in public subnets of a VPC without NAT', () => {
+    const [, service] = single(standard.template, 'AWS::ECS::Service');
+    expect(service.Properties).toMatchObject({ LaunchType: 'FARGATE', DesiredCount: 1 });
+    expect(referencedIds(service.Properties.TaskDefinition)).toEqual(
+      new Set(['RelayTaskDefinition']),
+    );
+    const network = (
+      service.Properties.NetworkConfiguration as { AwsvpcConfiguration: Record<string, unknown> }
+    ).AwsvpcConfiguration;
+    expect(network.AssignPublicIp).toBe('ENABLED');
+    expect(conditionHolds(standard.template, 'CreateRelayNetwork')).toBe(true);
+    expect(fn(standard.template, 'RelayVpc').Condition).toBe('CreateRelayNetwork');
+    expect(ofType(standard.template, 'AWS::EC2::NatGateway')).toEqual([]);
+    const [subnets] = (network.Subnets as { 'Fn::If': unknown[] })['Fn::If'].slice(1);
+    for (const id of referencedIds(subnets)) {
+      expect(fn(standard.template, id).Properties.MapPublicIpOnLaunch).toBe(true);
+    }
+  });
+
+  it('parameters set the replica count and swap in existing subnets and security groups', () => {
+    const [, service] = single(custom.template, 'AWS::ECS::Service');
+    expect(Number(service.Properties.DesiredCount)).toBe(2); // CloudFormation takes "2" too
+    expect(conditionHolds(custom.template, 'CreateRelayNetwork')).toBe(false);
+    const network = (
+      service.Properties.NetworkConfiguration as { AwsvpcConfiguration: Record<string, unknown> }
+    ).AwsvpcConfiguration;
+    expect((network.Subnets as { 'Fn::If': unknown[] })['Fn::If'][2]).toEqual({
+      'Fn::Split': [',', 'subnet-aaa,subnet-bbb'],
+    });
+    expect((network.SecurityGroups as { 'Fn::If': unknown[] })['Fn::If'][2]).toEqual({
+      'Fn::Split': [',', 'sg-ccc'],
+    });
+  });
+});
+
+describe('secrets', () => {
+  it('no secret value reaches the template, even with secrets in the packaging environment', () => {
+    for (const { text } of [standard, custom]) expect(text).not.toContain(CANARY);
+    expect(SECRET_ENV).toEqual(expect.arrayContaining(['DINGTALK_CLIENT_SECRET', 'SEND_TOKEN']));
+  });
+
+  it('no secret variable is set in plain text; the relay gets the config as an ECS secret', () => {
+    for (const [, f] of ofType(standard.template, 'AWS::Lambda::Function')) {
+      for (const name of Object.keys(envOf(f))) expect(SECRET_ENV).not.toContain(name);
+    }
+    const { container } = relayContainer(standard.template);
+    const names = (container.Environment as { Name: string }[]).map((e) => e.Name);
+    for (const name of names) expect(SECRET_ENV).not.toContain(name);
+    expect(names).not.toContain('DINGTALK_CONFIG');
+    const secrets = container.Secrets as { Name: string; ValueFrom: unknown }[];
+    expect(secrets.map((s) => s.Name)).toEqual(['DINGTALK_CONFIG']);
+    expect(JSON.stringify(secrets[0]!.ValueFrom)).toMatch(
+      /:secretsmanager:\$\{AWS::Region\}:\$\{AWS::AccountId\}:secret:dingtalk-channel\/test"/,
+    );
+  });
+});
