@@ -137,7 +137,13 @@ export async function abandonMessage(store: StateStore, claim: Claim): Promise<v
   if (claim.reply === undefined) {
     await store.delete(key.pk, key.sk, cond.equals('owner', claim.owner));
   } else {
-    await store.update(key.pk, key.sk, { leaseUntil: 0 }, cond.equals('owner', claim.owner));
+    // `sentChunks` as known here includes a last chunk whose completion write failed.
+    await store.update(
+      key.pk,
+      key.sk,
+      { leaseUntil: 0, sentChunks: claim.sentChunks },
+      cond.equals('owner', claim.owner),
+    );
   }
 }
 

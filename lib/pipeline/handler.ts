@@ -299,9 +299,15 @@ class MessageTurn {
       now: this.rt.now,
       logger: this.log,
       alreadySent: this.claim.sentChunks,
-      // The last chunk's progress is recorded by completeMessage; earlier ones need a write.
-      onSent: (n) =>
-        n < chunks.length ? recordProgress(this.rt.store, this.claim, n) : Promise.resolve(),
+      // Nothing is sent after the deadline: by then a retry may own the message and send too.
+      signal: AbortSignal.timeout(Math.max(1, this.deadline - this.rt.now())),
+      // Earlier chunks need a write; the last one's progress is written by completeMessage, or,
+      // if that fails, by abandonMessage (so a retry does not send it again).
+      onSent: (n) => {
+        if (n < chunks.length) return recordProgress(this.rt.store, this.claim, n);
+        this.claim.sentChunks = n;
+        return Promise.resolve();
+      },
     });
     this.log.info('reply.sent', { chunks: chunks.length, channels });
   }

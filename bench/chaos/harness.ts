@@ -1,0 +1,243 @@
+/**
+ * One chaos run through the full local path: the simulator (real WebSockets, the real
+ * `dingtalk-stream` based stream client) → the relay → the in-process forwarder → the message
+ * handler → session webhook / robot OpenAPI → the simulator's outbox. It is wired like
+ * `runRelay` does for `npm start`, with the fault wrappers (wrappers.ts) slotted into the ports.
+ *
+ *   plan (seeded) ─► traffic + timed faults ─► drain (every message settled, nothing in flight)
+ *                                             ─► reconcile inbound log ⇄ outbox
+ */
+import { loadConfig } from '../../lib/config/index.js';
+import { createInProcessForwarder } from '../../lib/forward/inprocess.js';
+import { createLogger, type Logger } from '../../lib/log.js';
+import { handleMessageEvent } from '../../lib/pipeline/handler.js';
+import { createRuntime } from '../../lib/pipeline/runtime.js';
+import { Relay, type RelayCounters } from '../../lib/relay/relay.js';
+import type { Simulator, SimulatorStats } from '../../lib/simulator/index.js';
+import { benchApp, channelEnv, startBenchSimulator } from '../rig.js';
+import { openBenchStore } from '../stores.js';
+import type { ChaosOptions, FaultKind } from './options.js';
+import { countPlannedFaults, planChaos } from './plan.js';
+import { type Reconciliation, reconcile } from './reconcile.js';
+import { seededRng } from './rng.js';
+import { sendTraffic } from './traffic.js';
+import { chaosAgent, chaosForwarder, chaosHandler, chaosStore, FaultBook } from './wrappers.js';
+
+export interface ChaosResult extends Reconciliation {
+  ok: boolean;
+  seed: number;
+  options: ChaosOptions;
+  dms: number;
+  groups: number;
+  faults: {
+    planned: Partial<Record<FaultKind, number>>;
+    /** Faults that acted (a per-message fault whose message reached that point; a timed fault with a target). */
+    fired: Partial<Record<FaultKind, number>>;
+  };
+  simulator: Pick<
+    SimulatorStats,
+    | 'pushes'
+    | 'redeliveries'
+    | 'gaveUp'
+    | 'acks'
+    | 'disconnectsSent'
+    | 'gatewayRejected'
+    | 'handshakesRejected'
+    | 'webhookSends'
+    | 'webhookErrors'
+    | 'openapiCalls'
+    | 'openapiErrors'
+  >;
+  relay: RelayCounters & { reconnects: number; malformedFrames: number };
+  durationMs: { traffic: number; drain: number; total: number };
+  /** True when the drain gave up waiting (some work still running when reconciled). */
+  drainTimedOut: boolean;
+}
+
+/** Grace past the handler budget the in-process forwarder allows (lib/forward/inprocess.ts). */
+const FORWARDER_GRACE_MS = 1_000;
+const SETTLE_MS = 1_000;
+
+interface Channel {
+  sim: Simulator;
+  relay: Relay;
+  book: FaultBook;
+  close(): Promise<void>;
+}
+
+/** Runs the chaos plan for `options` and reconciles; never throws for lost or doubled messages. */
+export async function runChaos(
+  options: ChaosOptions,
+  deps: { logger?: Logger } = {},
+): Promise<ChaosResult> {
+  const started = performance.now();
+  const plan = planChaos(options);
+  const channel = await startChannel(options, deps.logger ?? createLogger({ level: 'silent' }));
+  try {
+    const traffic = await sendTraffic(channel.sim, plan, {
+      rate: options.rate,
+      rng: seededRng(options.seed ^ 0x5eed),
+      book: channel.book,
+    });
+    const trafficDone = performance.now();
+    const drained = await drain(channel, traffic.sent.length, options.drainTimeoutMs);
+    const drainDone = performance.now();
+    const reconciliation = reconcile({
+      sent: traffic.sent,
+      poison: traffic.poison,
+      inbound: channel.sim.inbound(),
+      outbox: channel.sim.outbox(),
+      book: channel.book,
+    });
+    return {
+      ...reconciliation,
+      ok:
+        reconciliation.neverAnswered === 0 &&
+        reconciliation.answeredTwice === 0 &&
+        reconciliation.strayReplies === 0,
+      seed: options.seed,
+      options,
+      dms: traffic.sent.filter((m) => m.conversation === 'dm').length,
+      groups: traffic.sent.filter((m) => m.conversation === 'group').length,
+      faults: {
+        planned: countPlannedFaults(plan),
+        fired: { ...channel.book.firedCounts, ...traffic.timedFired },
+      },
+      simulator: simulatorFigures(channel.sim.stats()),
+      relay: relayTotals(channel.relay),
+      durationMs: {
+        traffic: trafficDone - started,
+        drain: drainDone - trafficDone,
+        total: performance.now() - started,
+      },
+      drainTimedOut: !drained,
+    };
+  } finally {
+    await channel.close();
+  }
+}
+
+function simulatorFigures(stats: SimulatorStats): ChaosResult['simulator'] {
+  const { pushes, redeliveries, gaveUp, acks, disconnectsSent, gatewayRejected } = stats;
+  const { handshakesRejected, webhookSends, webhookErrors, openapiCalls, openapiErrors } = stats;
+  return {
+    pushes,
+    redeliveries,
+    gaveUp,
+    acks,
+    disconnectsSent,
+    gatewayRejected,
+    handshakesRejected,
+    webhookSends,
+    webhookErrors,
+    openapiCalls,
+    openapiErrors,
+  };
+}
+
+/** The channel under test, wired as `runRelay` wires `npm start`, with the fault wrappers. */
+async function startChannel(options: ChaosOptions, logger: Logger): Promise<Channel> {
+  const sim = await startBenchSimulator(options.accounts, {
+    callbackAckTimeoutMs: options.callbackAckTimeoutMs,
+    maxRedeliveries: options.maxRedeliveries,
+    disconnectGraceMs: 1_000,
+    random: seededRng(options.seed ^ 0xc0ffee).next,
+  });
+  const store = await openBenchStore(options.store).catch(async (err: unknown) => {
+    await sim.close();
+    throw err;
+  });
+  const book = new FaultBook();
+  let relay: Relay | undefined;
+  const close = async () => {
+    await relay?.stop(2_000);
+    await store.close();
+    await sim.close();
+  };
+  try {
+    const config = loadConfig(channelEnv(sim, options.accounts, { RELAY_TARGET: 'inprocess' }), {
+      requireCredentials: true,
+    });
+    const rt = await createRuntime(config, {
+      store: chaosStore(store.store, book),
+      agent: chaosAgent(book, options.handlerBudgetMs + FORWARDER_GRACE_MS + 500),
+      logger,
+      replyReserveMs: options.replyReserveMs,
+    });
+    const handler = chaosHandler((event, context) => handleMessageEvent(rt, event, context), book);
+    const forwarder = chaosForwarder(
+      createInProcessForwarder({ handler, timeoutMs: options.handlerBudgetMs, logger }),
+      book,
+    );
+    relay = new Relay({
+      accounts: Array.from({ length: options.accounts }, (_, i) => {
+        const app = benchApp(i);
+        return { accountId: app.accountId, clientId: app.clientId, clientSecret: app.clientSecret };
+      }),
+      forwarder,
+      gatewayUrl: sim.gatewayUrl,
+      logger,
+      handoffRetryMs: 30_000,
+      // Short reconnect backoff and heartbeat, so a dropped or stalled connection heals in ~2 s.
+      stream: {
+        backoffBaseMs: 100,
+        backoffMaxMs: 1_000,
+        heartbeatIntervalMs: 500,
+        heartbeatTimeoutMs: 2_000,
+        retireGraceMs: 1_000,
+        gatewayTimeoutMs: 2_000,
+      },
+    });
+    await relay.start();
+    return { sim, relay, book, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/**
+ * Waits until every message is settled: each one answered or given up on by the simulator, no
+ * push awaiting its ACK, and no hand-off or handler call still running (a late handler could
+ * still send a second reply). Then waits a little longer for stragglers.
+ */
+async function drain(channel: Channel, sent: number, timeoutMs: number): Promise<boolean> {
+  const giveUpAt = Date.now() + timeoutMs;
+  const settled = () => {
+    const status = channel.relay.status();
+    if (status.inflight > 0 || status.waiting > 0 || channel.book.inflight > 0) return false;
+    const records = channel.sim.inbound();
+    const open = records.some((r) => r.state === 'delivered' || r.state === 'queued');
+    return !open && records.length >= sent;
+  };
+  while (Date.now() < giveUpAt) {
+    if (settled()) {
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+      if (settled()) return true;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return false;
+}
+
+function relayTotals(relay: Relay): ChaosResult['relay'] {
+  const totals: ChaosResult['relay'] = {
+    received: 0,
+    forwarded: 0,
+    acked: 0,
+    failed: 0,
+    shed: 0,
+    malformed: 0,
+    retries: 0,
+    reconnects: 0,
+    malformedFrames: 0,
+  };
+  for (const account of relay.status().accounts) {
+    for (const key of Object.keys(account.relay) as (keyof RelayCounters)[]) {
+      totals[key] += account.relay[key];
+    }
+    totals.reconnects += account.counters.reconnects;
+    totals.malformedFrames += account.counters.malformedFrames;
+  }
+  return totals;
+}

@@ -1,0 +1,185 @@
+/**
+ * Faults around the handler, injected through the ports the pipeline already has (no change to
+ * the code under test): a StateStore that fails chosen dedup writes (a crash between claim and
+ * reply, or between reply and completion), a Forwarder that refuses chosen hand-offs retryably,
+ * a MessageHandler that throws after the real handler returned (a crash before the ACK), and an
+ * Agent that outlasts or ignores its deadline. Each fault fires once per message, so the retry
+ * that follows must finish the job without a lost or second reply.
+ */
+import { createEchoAgent } from '../../lib/agent/echo.js';
+import { type Agent, AgentError } from '../../lib/agent/port.js';
+import { sleep } from '../../lib/dingtalk/http.js';
+import { ChannelError, errorSummary } from '../../lib/errors.js';
+import type { Forwarder, HandleOutcome, MessageHandler } from '../../lib/forward/port.js';
+import { keys } from '../../lib/state/keys.js';
+import type { StateStore } from '../../lib/state/port.js';
+import type { MessageFault } from './options.js';
+
+/** Which message gets which fault, what fired, and what the handler said about each message. */
+export class FaultBook {
+  private readonly byMsgId = new Map<string, MessageFault>();
+  private readonly byMessageId = new Map<string, MessageFault>();
+  private readonly byDedupPk = new Map<string, string>();
+  private readonly fired = new Set<string>();
+  readonly firedCounts: Partial<Record<MessageFault, number>> = {};
+  /** Per msgId: every handler attempt's outcome or error code, in order. */
+  readonly attempts = new Map<string, string[]>();
+  /** Handler calls still running (including ones the forwarder stopped waiting for). */
+  inflight = 0;
+
+  assign(fault: MessageFault, ids: { accountId: string; msgId: string; messageId: string }): void {
+    this.byMsgId.set(ids.msgId, fault);
+    this.byMessageId.set(ids.messageId, fault);
+    this.byDedupPk.set(keys.dedupClaim(ids.accountId, ids.msgId).pk, ids.msgId);
+  }
+
+  faultOfMsgId(msgId: string): MessageFault | undefined {
+    return this.byMsgId.get(msgId);
+  }
+
+  faultOfMessageId(messageId: string): MessageFault | undefined {
+    return this.byMessageId.get(messageId);
+  }
+
+  msgIdOfDedupPk(pk: string): string | undefined {
+    return this.byDedupPk.get(pk);
+  }
+
+  /** True the first time a fault's `step` is asked for this id: each step fires once. */
+  fire(id: string, fault: MessageFault, step = 'main'): boolean {
+    const key = `${fault}#${step}#${id}`;
+    if (this.fired.has(key)) return false;
+    this.fired.add(key);
+    if (step === 'main') this.firedCounts[fault] = (this.firedCounts[fault] ?? 0) + 1;
+    return true;
+  }
+
+  hasFired(id: string, fault: MessageFault, step = 'main'): boolean {
+    return this.fired.has(`${fault}#${step}#${id}`);
+  }
+
+  recordAttempt(msgId: string, result: string): void {
+    const list = this.attempts.get(msgId) ?? [];
+    list.push(result);
+    this.attempts.set(msgId, list);
+  }
+}
+
+const chaosFailure = (what: string) =>
+  new ChannelError('chaos_injected', `chaos: ${what} (injected fault)`, { retryable: true });
+
+/**
+ * A store that fails, once per message, the dedup write recording the reply (crash before the
+ * reply), the one completing the claim (crash after the reply), or the reply write and then the
+ * claim's release (a hard crash: the claim is left in progress, as a dead process leaves it).
+ */
+export function chaosStore(inner: StateStore, book: FaultBook): StateStore {
+  return {
+    get: (pk, sk) => inner.get(pk, sk),
+    put: (item, condition) => inner.put(item, condition),
+    delete(pk, sk, condition) {
+      // A dead process never releases its claim: it stays in progress until its lease runs out.
+      const msgId = book.msgIdOfDedupPk(pk);
+      if (
+        msgId &&
+        book.hasFired(msgId, 'crash_hard') &&
+        book.fire(msgId, 'crash_hard', 'release')
+      ) {
+        return Promise.reject(chaosFailure('store lost at release'));
+      }
+      return inner.delete(pk, sk, condition);
+    },
+    query: (pk, options) => inner.query(pk, options),
+    close: () => inner.close(),
+    update(pk, sk, set, condition) {
+      const msgId = book.msgIdOfDedupPk(pk);
+      const fault = msgId ? book.faultOfMsgId(msgId) : undefined;
+      if (msgId && fault === 'crash_hard' && typeof set.reply === 'string') {
+        if (book.fire(msgId, fault)) return Promise.reject(chaosFailure('process died'));
+      }
+      if (msgId && fault === 'crash_before_reply' && typeof set.reply === 'string') {
+        if (book.fire(msgId, fault)) return Promise.reject(chaosFailure('store lost at reply'));
+      }
+      if (msgId && fault === 'crash_after_reply' && set.status === 'COMPLETED') {
+        if (book.fire(msgId, fault))
+          return Promise.reject(chaosFailure('store lost at completion'));
+      }
+      return inner.update(pk, sk, set, condition);
+    },
+  };
+}
+
+/** A forwarder that refuses the first two hand-offs of chosen messages, retryably. */
+export function chaosForwarder(inner: Forwarder, book: FaultBook): Forwarder {
+  return {
+    kind: inner.kind,
+    async forward(event, signal) {
+      if (book.faultOfMessageId(event.messageId) === 'handoff_reject') {
+        const refuse =
+          book.fire(event.messageId, 'handoff_reject') ||
+          book.fire(event.messageId, 'handoff_reject', 'again');
+        if (refuse) {
+          return { accepted: false, reason: 'chaos: hand-off refused', retryable: true };
+        }
+      }
+      return inner.forward(event, signal);
+    },
+    ...(inner.close ? { close: () => inner.close!() } : {}),
+  };
+}
+
+/** The real handler, counted and recorded; chosen messages "crash" after it returned. */
+export function chaosHandler(inner: MessageHandler, book: FaultBook): MessageHandler {
+  return async (event, context) => {
+    const msgId = msgIdOf(event.data) ?? event.messageId;
+    book.inflight += 1;
+    let outcome: HandleOutcome;
+    try {
+      outcome = await inner(event, context);
+    } catch (err) {
+      book.recordAttempt(msgId, `error:${errorSummary(err).code}`);
+      throw err;
+    } finally {
+      book.inflight -= 1;
+    }
+    book.recordAttempt(msgId, `${outcome.status}${outcome.reason ? `:${outcome.reason}` : ''}`);
+    if (
+      book.faultOfMsgId(msgId) === 'crash_after_handled' &&
+      book.fire(msgId, 'crash_after_handled')
+    ) {
+      throw chaosFailure('crashed after handling, before the ACK');
+    }
+    return outcome;
+  };
+}
+
+/** The echo agent, except that chosen messages time out or overrun their deadline once. */
+export function chaosAgent(book: FaultBook, overrunMs: number): Agent {
+  const echo = createEchoAgent();
+  return {
+    ...echo,
+    name: 'chaos-echo',
+    async respond(request, options) {
+      const fault = book.faultOfMsgId(request.messageId);
+      if (fault === 'agent_timeout' && book.fire(request.messageId, fault)) {
+        // Outlasts the deadline but honours the signal, as a well-behaved adapter does.
+        await sleep(overrunMs, options.signal).catch(() => undefined);
+        throw new AgentError('agent_timeout', 'chaos: the agent did not answer in time');
+      }
+      if (fault === 'agent_overrun' && book.fire(request.messageId, fault)) {
+        // Ignores the signal: answers after the hand-off has been given up on.
+        await sleep(overrunMs);
+      }
+      return echo.respond(request, options);
+    },
+  };
+}
+
+function msgIdOf(data: string): string | undefined {
+  try {
+    const value = JSON.parse(data) as { msgId?: unknown };
+    return typeof value?.msgId === 'string' ? value.msgId : undefined;
+  } catch {
+    return undefined;
+  }
+}
