@@ -229,6 +229,7 @@ function relayTotals(relay: Relay): ChaosResult['relay'] {
     shed: 0,
     malformed: 0,
     retries: 0,
+    joined: 0,
     reconnects: 0,
     malformedFrames: 0,
   };

@@ -184,6 +184,11 @@ const RelaySettings = z
       env: 'RELAY_MAX_INFLIGHT',
       description: 'Hand-offs in flight per relay before it stops reading.',
     }).default(64),
+    maxWaiting: field(z.int().min(0), {
+      env: 'RELAY_MAX_WAITING',
+      description:
+        'Messages that may wait for a hand-off slot; beyond that they stay unacknowledged for DingTalk to redeliver.',
+    }).default(1024),
     handoffRetryMs: field(z.int().min(0), {
       env: 'RELAY_HANDOFF_RETRY_MS',
       description:

@@ -8,6 +8,7 @@
  *    left unacked (DingTalk delivers it again), logged and counted as `failed`.
  * 3. Bounded memory: at most `maxInflight` hand-offs run and at most `maxWaiting` wait for a
  *    slot; a message beyond that is left unacked for DingTalk to redeliver (counted `shed`).
+ *    A redelivery of a message still in hand-off joins it (counted `joined`) and takes no slot.
  * 4. A payload that is not a robot message is ACKed (redelivering it cannot help), logged with
  *    its size and counted `malformed`; it never reaches the forwarder.
  * 5. `stop()` takes no new message, lets in-flight hand-offs finish (and ACK) within the
@@ -41,7 +42,7 @@ export interface RelayOptions {
   gatewayUrl: string;
   logger?: Logger;
   maxInflight?: number;
-  /** Deliveries allowed to wait for a free slot; default 4 × maxInflight. */
+  /** Deliveries allowed to wait for a free slot (each holds its payload, ~1–4 KB); default 1024. */
   maxWaiting?: number;
   handoffRetryMs?: number;
   /** Extra stream client options (tests shorten backoff and heartbeat). */
@@ -58,6 +59,8 @@ export interface RelayCounters {
   shed: number;
   malformed: number;
   retries: number;
+  /** Redeliveries that arrived while the same message was still being handed off. */
+  joined: number;
 }
 
 export interface AccountStatus extends StreamClientStatus {
@@ -82,13 +85,15 @@ export class Relay {
   private readonly slots: Slots;
   private readonly log: Logger;
   private readonly handoffRetryMs: number;
+  /** Hand-offs under way (or waiting for a slot), by account and messageId. */
+  private readonly inflight = new Map<string, Promise<boolean>>();
   private stopping = false;
   private readonly stopController = new AbortController();
 
   constructor(private readonly options: RelayOptions) {
     this.log = options.logger ?? createLogger();
     const maxInflight = options.maxInflight ?? 64;
-    this.slots = new Slots(maxInflight, options.maxWaiting ?? maxInflight * 4);
+    this.slots = new Slots(maxInflight, options.maxWaiting ?? 1024);
     // Every running hand-off listens on the stop signal (its forward call or its retry sleep);
     // Node's default of 10 listeners would warn of a leak as soon as 11 run at once.
     setMaxListeners(maxInflight * 2 + 10, this.stopController.signal);
@@ -102,6 +107,7 @@ export class Relay {
         shed: 0,
         malformed: 0,
         retries: 0,
+        joined: 0,
       });
       this.clients.set(
         account.accountId,
@@ -168,19 +174,39 @@ export class Relay {
       delivery.ack();
       return;
     }
+    // A redelivery of a message this relay is still handing off joins it instead of taking a
+    // second slot: DingTalk matches ACKs by messageId, so one ACK answers both deliveries.
+    const key = `${delivery.accountId}\n${delivery.messageId}`;
+    const running = this.inflight.get(key);
+    if (running) {
+      counters.joined += 1;
+      if ((await running) && delivery.ack()) counters.acked += 1;
+      return;
+    }
+    const work = this.handOffInSlot(delivery, counters);
+    this.inflight.set(key, work);
+    try {
+      await work;
+    } finally {
+      this.inflight.delete(key);
+    }
+  }
+
+  /** Waits for a slot and hands the message off; true once it is accepted (and ACKed). */
+  private async handOffInSlot(delivery: RobotDelivery, counters: RelayCounters): Promise<boolean> {
     if (!(await this.slots.acquire())) {
       counters.shed += 1;
       this.log.warn('relay.shed', { account: delivery.accountId, messageId: delivery.messageId });
-      return;
+      return false;
     }
     try {
-      await this.handOff(delivery, counters);
+      return await this.handOff(delivery, counters);
     } finally {
       this.slots.release();
     }
   }
 
-  private async handOff(delivery: RobotDelivery, counters: RelayCounters): Promise<void> {
+  private async handOff(delivery: RobotDelivery, counters: RelayCounters): Promise<boolean> {
     const event: MessageEvent = {
       version: 1,
       accountId: delivery.accountId,
@@ -200,7 +226,7 @@ export class Relay {
       if (result.accepted) {
         counters.forwarded += 1;
         if (delivery.ack()) counters.acked += 1;
-        return;
+        return true;
       }
       const canRetry =
         result.retryable && !this.stopController.signal.aborted && Date.now() + wait < giveUpAt;
@@ -212,7 +238,7 @@ export class Relay {
           reason: result.reason,
           retryable: result.retryable,
         });
-        return;
+        return false;
       }
       counters.retries += 1;
       this.log.warn('relay.handoff_retry', {

@@ -53,6 +53,7 @@ export async function runRelay(
     gatewayUrl: config.settings.dingtalk.gatewayUrl,
     logger,
     maxInflight: config.settings.relay.maxInflight,
+    maxWaiting: config.settings.relay.maxWaiting,
     handoffRetryMs: config.settings.relay.handoffRetryMs,
     ...(options.stream ? { stream: options.stream } : {}),
   });

@@ -24,7 +24,7 @@ describe('project settings (dingtalkChannel)', () => {
         apiBase: DEFAULT_API_BASE,
         oapiBase: DEFAULT_OAPI_BASE,
       },
-      relay: { target: 'inprocess', maxInflight: 64, handoffRetryMs: 30000 },
+      relay: { target: 'inprocess', maxInflight: 64, maxWaiting: 1024, handoffRetryMs: 30000 },
       server: { port: 8080 },
       simulator: { port: 0 },
       fc: {},
@@ -58,6 +58,7 @@ describe('project settings (dingtalkChannel)', () => {
       RELAY_TARGET: 'fc2:svc/handler',
       RELAY_HMAC_SECRET: 'hmac-secret-1',
       RELAY_MAX_INFLIGHT: '8',
+      RELAY_MAX_WAITING: '100',
       RELAY_HANDOFF_RETRY_MS: '0',
       PORT: '0',
       DINGTALK_SIMULATOR_PORT: '3999',
@@ -96,6 +97,7 @@ describe('project settings (dingtalkChannel)', () => {
       target: 'fc2:svc/handler',
       hmacSecret: 'hmac-secret-1',
       maxInflight: 8,
+      maxWaiting: 100,
       handoffRetryMs: 0,
     });
     expect(settings.server.port).toBe(0);

@@ -14,6 +14,7 @@ import {
   APP,
   cleanups,
   countersOf,
+  gate,
   relayOn,
   runCleanups,
   ScriptedForwarder,
@@ -110,6 +111,29 @@ describe('relay hand-off: ACK only after accepted (§9, invariant 1)', () => {
     expect(s.acks().filter((a) => a.messageId === messageId)).toEqual([]);
     expect(s.inbound().find((r) => r.messageId === messageId)?.state).toBe('delivered');
     expect(countersOf(relay)).toMatchObject({ received: 2, failed: 1, retries: 0, acked: 1 });
+  });
+});
+
+describe('relay: a redelivery while the message is still being handed off', () => {
+  it('joins the running hand-off instead of forwarding it twice, and is ACKed with it', async () => {
+    const s = await sim({ callbackAckTimeoutMs: 100, maxRedeliveries: 3 });
+    const held = gate();
+    const forwarder = new ScriptedForwarder(s, async () => {
+      await held.promise;
+      return { accepted: true };
+    });
+    const { relay } = relayOn(s, forwarder, { maxInflight: 1, maxWaiting: 0 });
+    await relay.start();
+    const { messageId } = s.injectMessage(dm('slow one'));
+    // The unacked push comes back while the first hand-off still hangs.
+    await until(() => countersOf(relay).joined >= 1, 'a redelivery to join the hand-off');
+    expect(forwarder.callsFor(messageId)).toHaveLength(1);
+    expect(countersOf(relay).shed).toBe(0); // no slot, no wait-list place was needed
+    held.open();
+    await s.waitForAck(messageId);
+    await until(() => relay.status().inflight === 0, 'the hand-off to finish');
+    expect(forwarder.callsFor(messageId)).toHaveLength(1);
+    expect(countersOf(relay)).toMatchObject({ forwarded: 1, failed: 0, shed: 0 });
   });
 });
 
