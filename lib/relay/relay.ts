@@ -177,11 +177,14 @@ export class Relay {
     // A redelivery of a message this relay is still handing off joins it instead of taking a
     // second slot: DingTalk matches ACKs by messageId, so one ACK answers both deliveries.
     const key = `${delivery.accountId}\n${delivery.messageId}`;
-    const running = this.inflight.get(key);
-    if (running) {
+    for (let running = this.inflight.get(key); running; running = this.inflight.get(key)) {
       counters.joined += 1;
-      if ((await running) && delivery.ack()) counters.acked += 1;
-      return;
+      if (await running) {
+        if (delivery.ack()) counters.acked += 1;
+        return;
+      }
+      // That hand-off was not accepted: this delivery makes its own attempt (or joins a newer one).
+      if (this.stopping) return;
     }
     const work = this.handOffInSlot(delivery, counters);
     this.inflight.set(key, work);
