@@ -233,24 +233,30 @@ class MessageTurn {
       },
       { api: this.rt.apiFor(this.account), signal, logger: this.log },
     );
-    await recordReply(this.rt.store, this.claim, result.text);
-    // History is written before sending: a retry after a failed send resumes the stored reply
-    // (run() → send) and never comes back here, so the exchange would be lost from the session.
-    if (stateless && result.answered && history.lastMsgId !== this.message.msgId) {
-      const limits = this.rt.config.settings.agent;
-      const turns = appendExchange(
-        history.turns,
-        { user: text, assistant: result.text },
-        { maxTurns: limits.maxHistoryTurns, maxChars: limits.maxHistoryChars },
-      );
-      await saveHistory(
-        this.rt.store,
-        this.account.accountId,
-        key,
-        { turns, lastMsgId: this.message.msgId },
-        this.rt.now(),
-      );
-    }
+    // The reply and the history are both written before sending (in parallel: they are
+    // independent): a retry after a failed send resumes the stored reply (run() → send) and never
+    // comes back here, so an exchange saved only after sending would be lost from the session.
+    const remember = stateless && result.answered && history.lastMsgId !== this.message.msgId;
+    const limits = this.rt.config.settings.agent;
+    await Promise.all([
+      recordReply(this.rt.store, this.claim, result.text),
+      remember
+        ? saveHistory(
+            this.rt.store,
+            this.account.accountId,
+            key,
+            {
+              turns: appendExchange(
+                history.turns,
+                { user: text, assistant: result.text },
+                { maxTurns: limits.maxHistoryTurns, maxChars: limits.maxHistoryChars },
+              ),
+              lastMsgId: this.message.msgId,
+            },
+            this.rt.now(),
+          )
+        : undefined,
+    ]);
     await this.send(result.text);
   }
 

@@ -89,8 +89,12 @@ export async function enterSession(
       await writeEntry();
     },
     async leave() {
-      if (exclusive) await store.delete(lease.pk, lease.sk, cond.equals('msgId', message.msgId));
-      await store.delete(entry.pk, entry.sk);
+      await Promise.all([
+        exclusive
+          ? store.delete(lease.pk, lease.sk, cond.equals('msgId', message.msgId))
+          : undefined,
+        store.delete(entry.pk, entry.sk),
+      ]);
     },
   });
   const waitUntil = Math.min(options.deadline, options.now() + options.maxWaitMs);
