@@ -4,6 +4,8 @@
  * 5xx, 408, 429, network errors and timeouts are retryable; other 4xx (401 bad signature, 403,
  * 400 not an event, 404) would fail the same way again, so they are not (outcome.ts).
  */
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
 import { registerSecret } from '../log.js';
@@ -44,6 +46,44 @@ function prepareTarget(url: string) {
   return { url: target.href, headers, shown: `${target.origin}${target.pathname}` };
 }
 
+/**
+ * One POST over a keep-alive connection pool. node:http rather than fetch: the relay spends most
+ * of its CPU per message here, and undici's fetch costs about twice as much per request
+ * (bench/relay-throughput.ts). Resolves with the status and the first 200 bytes of the answer.
+ */
+function post(
+  url: URL,
+  headers: Record<string, string>,
+  body: string,
+  agent: HttpAgent,
+  signal: AbortSignal,
+): Promise<{ status: number; detail: string }> {
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const onResponse = (res: IncomingMessage) => {
+      let detail = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        if (detail.length < 200) detail += chunk;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, detail: detail.slice(0, 200) }));
+      res.on('error', reject);
+    };
+    const req = send(
+      url,
+      {
+        method: 'POST',
+        headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+        agent,
+        signal,
+      },
+      onResponse,
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 /** Creates the HMAC-signing HTTP forwarder. */
 export function createHttpForwarder(options: HttpForwarderOptions): Forwarder {
   registerSecret(options.hmacSecret);
@@ -52,8 +92,14 @@ export function createHttpForwarder(options: HttpForwarderOptions): Forwarder {
   const where = `http: ${target.shown}`;
   // Error messages may quote the request URL; show it without its query.
   const describe = (err: unknown) => describeFailure(err).split(target.url).join(target.shown);
+  const url = new URL(target.url);
+  const agent =
+    url.protocol === 'https:'
+      ? new HttpsAgent({ keepAlive: true, maxSockets: 128 })
+      : new HttpAgent({ keepAlive: true, maxSockets: 128 });
   return {
     kind: 'http',
+    close: async () => agent.destroy(),
     forward: (event, signal) =>
       runHandoff({
         label: where,
@@ -62,15 +108,15 @@ export function createHttpForwarder(options: HttpForwarderOptions): Forwarder {
         async attempt(attemptSignal) {
           const body = JSON.stringify(event);
           const signature = signHmacRequest({ secret: options.hmacSecret, body, now: clock.now() });
-          const response = await fetch(target.url, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', ...target.headers, ...signature },
+          const response = await post(
+            url,
+            { 'content-type': 'application/json', ...target.headers, ...signature },
             body,
-            signal: attemptSignal,
-          });
-          const detail = (await response.text()).slice(0, 200);
-          if (response.ok) return ACCEPTED;
-          const status = `${response.status} ${detail}`.trim();
+            agent,
+            attemptSignal,
+          );
+          if (response.status >= 200 && response.status < 300) return ACCEPTED;
+          const status = `${response.status} ${response.detail}`.trim();
           return rejected(`${where}: ${status}`, isRetryableStatus(response.status));
         },
         classify: (err) => rejected(`${where}: ${describe(err)}`, true),
