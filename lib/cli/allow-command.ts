@@ -4,7 +4,6 @@
  * `dm.allowFrom` is shown for context but never changed here. Exit codes: 0 done, 1 not on the
  * list or store unreachable, 2 usage or configuration error.
  */
-import { parseArgs } from 'node:util';
 import { systemClock } from '../clock.js';
 import { ChannelError } from '../errors.js';
 import {
@@ -15,6 +14,7 @@ import {
   removeAllowed,
 } from '../policy/allowlist-store.js';
 import { idListMatches } from '../policy/ids.js';
+import { parseCommandArgs } from './args.js';
 import { type CliIo, EXIT_OK, EXIT_REFUSED, type Subcommand } from './main.js';
 import {
   formatTable,
@@ -40,20 +40,15 @@ interface AllowArgs {
 }
 
 function parse(args: string[]) {
-  try {
-    return parseArgs({
-      args,
-      options: {
-        account: { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: true,
-    });
-  } catch (err) {
-    throw usageError((err as Error).message, HELP);
-  }
+  return parseCommandArgs(
+    args,
+    {
+      account: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    HELP,
+  );
 }
 
 function checkedUserId(raw: string): string {

@@ -4,7 +4,6 @@
  * store unreachable, 2 usage or configuration error. `approve --notify` that cannot deliver its
  * message still exits 0 (the approval stands) and prints a `Warning:` line on stderr.
  */
-import { parseArgs } from 'node:util';
 import { systemClock } from '../clock.js';
 import type { AccountConfig, AppSettings } from '../config/index.js';
 import { accountApi } from '../dingtalk/api.js';
@@ -18,6 +17,7 @@ import {
   rejectPairing,
 } from '../policy/pairing-store.js';
 import { normalizePairingCode } from '../state/keys.js';
+import { parseCommandArgs } from './args.js';
 import { type CliIo, EXIT_OK, EXIT_REFUSED, type Subcommand } from './main.js';
 import {
   formatTable,
@@ -72,21 +72,16 @@ function parseCommandLine(args: string[]): PairingArgs | 'help' {
 }
 
 function parse(args: string[]) {
-  try {
-    return parseArgs({
-      args,
-      options: {
-        account: { type: 'string' },
-        json: { type: 'boolean' },
-        notify: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: true,
-    });
-  } catch (err) {
-    throw usageError((err as Error).message, HELP);
-  }
+  return parseCommandArgs(
+    args,
+    {
+      account: { type: 'string' },
+      json: { type: 'boolean' },
+      notify: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    HELP,
+  );
 }
 
 /** Codes match case-insensitively (§3); anything that cannot be a code is a usage error. */

@@ -3,12 +3,12 @@
  * proactive message through the robot OpenAPI. Exit codes: 0 sent, 1 DingTalk refused or the
  * target is unknown, 2 usage or configuration error (including a malformed target).
  */
-import { parseArgs } from 'node:util';
 import { type AccountConfig, getAccount, loadConfig } from '../config/index.js';
 import { accountApi } from '../dingtalk/api.js';
 import { describeTarget, parseTarget, type Target } from '../dingtalk/targets.js';
 import { ChannelError } from '../errors.js';
 import { sendToTarget } from '../pipeline/outbound.js';
+import { parseCommandArgs } from './args.js';
 import { EXIT_OK, type Subcommand } from './main.js';
 import { usageError } from './open-store.js';
 
@@ -19,16 +19,11 @@ Targets: dingtalk:group:<openConversationId>, dingtalk:user:<userId>, or dingtal
 (an id starting with "cid" is a group, anything else a user; the dingtalk: prefix is optional).`;
 
 function parse(args: string[]) {
-  try {
-    return parseArgs({
-      args,
-      options: { account: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (err) {
-    throw usageError((err as Error).message, HELP);
-  }
+  return parseCommandArgs(
+    args,
+    { account: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    HELP,
+  );
 }
 
 function target(raw: string | undefined, text: string): Target {
