@@ -96,12 +96,7 @@ export async function handleMessageEvent(
   const keeper = setInterval(() => void turn.renewLeases(), rt.leaseMs / 3);
   try {
     const outcome = await turn.run();
-    await completeMessage(
-      rt.store,
-      claimed.claim,
-      rt.now(),
-      outcome.status === 'handled' ? 'handled' : outcome.reason,
-    );
+    if (!turn.completed) await turn.complete(outcome);
     return outcome;
   } catch (err) {
     log.error('pipeline.failed', { msgId: message.msgId, error: errorSummary(err) });
@@ -117,6 +112,8 @@ export async function handleMessageEvent(
 /** Everything after the claim, for one message. */
 class MessageTurn {
   private session: SessionTurn | undefined;
+  /** True once the dedup record says COMPLETED. */
+  completed = false;
 
   constructor(
     private readonly rt: PipelineRuntime,
@@ -140,6 +137,13 @@ class MessageTurn {
     } catch (err) {
       this.log.warn('pipeline.lease_renewal_failed', { error: errorSummary(err) });
     }
+  }
+
+  /** Marks the message handled in the dedup record (later deliveries are duplicates). */
+  async complete(outcome: HandleOutcome): Promise<void> {
+    const result = outcome.status === 'handled' ? 'handled' : outcome.reason;
+    await completeMessage(this.rt.store, this.claim, this.rt.now(), result);
+    this.completed = true;
   }
 
   async run(): Promise<HandleOutcome> {
@@ -167,14 +171,21 @@ class MessageTurn {
       leaseMs: this.rt.leaseMs,
       logger: this.log,
     });
-    try {
-      await this.converse(key, group);
-    } finally {
+    const leave = () => {
       const session = this.session;
       this.session = undefined;
-      await session.leave();
+      return session?.leave();
+    };
+    try {
+      await this.converse(key, group);
+    } catch (err) {
+      await leave();
+      throw err;
     }
-    return { status: 'handled' };
+    // Independent writes: the next message of the session may start while this one completes.
+    const outcome: HandleOutcome = { status: 'handled' };
+    await Promise.all([leave(), this.complete(outcome)]);
+    return outcome;
   }
 
   private async drop(reason: string, hint: string | undefined): Promise<void> {

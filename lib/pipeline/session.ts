@@ -66,6 +66,17 @@ export async function enterSession(
   const lease = keys.sessionLease(accountId, key);
   const queue = keys.sessionQueue(accountId, key);
   const leaseUntil = () => Math.min(options.deadline, options.now() + options.leaseMs);
+  const mine = cond.equals('msgId', message.msgId);
+  const claimLease = (
+    now: number,
+    condition = cond.or(cond.notExists(), cond.lessThan('leaseUntil', now)),
+  ) => {
+    const until = leaseUntil();
+    return store.put(
+      { ...lease, msgId: message.msgId, leaseUntil: until, expiresAt: toEpochSeconds(until) + 60 },
+      condition,
+    );
+  };
   // Liveness is judged on `leaseUntil` (ms); `expiresAt` only drives storage cleanup.
   const writeEntry = async () => {
     const until = leaseUntil();
@@ -77,53 +88,56 @@ export async function enterSession(
     });
     return until;
   };
-  let entryUntil = await writeEntry();
-  const turn = (exclusive: boolean): SessionTurn => ({
+  const turn = (exclusive: boolean, queued: boolean): SessionTurn => ({
     exclusive,
     async renew() {
       const until = leaseUntil();
-      if (exclusive) {
-        const set = { leaseUntil: until, expiresAt: toEpochSeconds(until) + 60 };
-        await store.update(lease.pk, lease.sk, set, cond.equals('msgId', message.msgId));
-      }
-      await writeEntry();
+      await Promise.all([
+        exclusive
+          ? store.update(
+              lease.pk,
+              lease.sk,
+              { leaseUntil: until, expiresAt: toEpochSeconds(until) + 60 },
+              mine,
+            )
+          : undefined,
+        queued ? writeEntry() : undefined,
+      ]);
     },
     async leave() {
       await Promise.all([
-        exclusive
-          ? store.delete(lease.pk, lease.sk, cond.equals('msgId', message.msgId))
-          : undefined,
-        store.delete(entry.pk, entry.sk),
+        exclusive ? store.delete(lease.pk, lease.sk, mine) : undefined,
+        queued ? store.delete(entry.pk, entry.sk) : undefined,
       ]);
     },
   });
+
+  // Fast path, an idle session: take the free lease, then make sure no older message is queued
+  // (if one is, give the lease back and queue up behind it). No queue entry is written.
+  const now = options.now();
+  if ((await claimLease(now)).ok) {
+    if (await isOldestWaiting(store, queue, entry.sk, now)) return turn(true, false);
+    await store.delete(lease.pk, lease.sk, mine);
+  }
+
+  let entryUntil = await writeEntry();
   const waitUntil = Math.min(options.deadline, options.now() + options.maxWaitMs);
   for (let poll = FIRST_POLL_MS; ; poll = Math.min(MAX_POLL_MS, poll * 2)) {
     const now = options.now();
     if (entryUntil - now < options.leaseMs / 2) entryUntil = await writeEntry(); // still waiting: stay live
     if (await isOldestWaiting(store, queue, entry.sk, now)) {
-      const until = leaseUntil();
-      const claimed = await store.put(
-        {
-          ...lease,
-          msgId: message.msgId,
-          leaseUntil: until,
-          expiresAt: toEpochSeconds(until) + 60,
-        },
-        cond.or(
-          cond.notExists(),
-          cond.lessThan('leaseUntil', now),
-          cond.equals('msgId', message.msgId),
-        ),
+      const claimed = await claimLease(
+        now,
+        cond.or(cond.notExists(), cond.lessThan('leaseUntil', now), mine),
       );
-      if (claimed.ok) return turn(true);
+      if (claimed.ok) return turn(true, true);
     }
     if (now + poll > waitUntil) {
       options.logger.warn('session.wait_exceeded', {
         msgId: message.msgId,
         waitedMs: options.maxWaitMs,
       });
-      return turn(false);
+      return turn(false, true);
     }
     await sleep(poll);
   }
@@ -141,8 +155,9 @@ async function isOldestWaiting(
   // when its lease does, not when the cleanup TTL (a minute later) passes.
   const live = (e: StateItem) =>
     typeof e.leaseUntil === 'number' ? e.leaseUntil >= now : (e.expiresAt ?? 0) >= nowSeconds;
+  // Sorted by sk = arrival order: no live entry before mine (mine may not be written yet).
   const first = entries.find((e) => e.sk === mySk || live(e));
-  return first === undefined || first.sk === mySk;
+  return first === undefined || first.sk >= mySk;
 }
 
 /** The stored history of a session, oldest first, with the msgId of the last turn recorded. */

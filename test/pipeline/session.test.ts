@@ -103,7 +103,8 @@ describe.each(['memory', 'dynalite'] as const)('enterSession on %s', (backend) =
       events.push('m2 entered');
       return turn;
     });
-    await vi.waitFor(async () => expect(await queued()).toBe(2), WAIT);
+    // The holder took the idle session without queuing; the waiter is queued behind it.
+    await vi.waitFor(async () => expect(await queued()).toBe(1), WAIT);
     // The clock is frozen, so m2 can neither time out nor find the lease free: it must wait.
     expect(await within(second, 150)).toBe(PENDING);
     events.push('m1 leaves');
@@ -127,9 +128,9 @@ describe.each(['memory', 'dynalite'] as const)('enterSession on %s', (backend) =
         return turn;
       });
     const later = track('m2', enter('m2', t0 + 20, t0 + 60_000));
-    await vi.waitFor(async () => expect(await queued()).toBe(2), WAIT);
+    await vi.waitFor(async () => expect(await queued()).toBe(1), WAIT);
     const earlier = track('m1', enter('m1', t0 + 10, t0 + 60_000));
-    await vi.waitFor(async () => expect(await queued()).toBe(3), WAIT);
+    await vi.waitFor(async () => expect(await queued()).toBe(2), WAIT);
     await holder.leave();
 
     const m1 = await earlier;
