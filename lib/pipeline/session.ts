@@ -2,11 +2,12 @@
  * Sessions (channel-semantics.md §6): the session key, one message at a time per session in
  * arrival order, and the history kept for stateless agents.
  *
- * Order without a sequencer: every message of a session first writes a queue entry sorted by
- * `createAt`, then waits until it is the oldest live entry AND holds the session lease. Messages
- * that are in flight together are therefore handled oldest first and never interleave; a message
- * that reaches the function after a later one already started is handled after it (a sent reply
- * cannot be taken back).
+ * Order without a sequencer: a message of a busy session writes a queue entry sorted by
+ * `createAt`, then waits until it is the oldest live entry AND holds the session lease. A message
+ * that finds the session idle takes the lease at once and only checks that no older message is
+ * queued (else it gives the lease back and queues). Messages that are in flight together are
+ * therefore handled oldest first and never interleave; a message that reaches the function after
+ * a later one already started is handled after it (a sent reply cannot be taken back).
  *
  * Busy session policy: wait, polling with backoff, for at most `maxWaitMs` (bounded by the time
  * the function has left); after that the message is handled anyway and `session.wait_exceeded`
