@@ -18,6 +18,7 @@ import {
   type SimulatorOptions,
   startSimulator,
 } from '../../lib/simulator/index.js';
+import { StockDWClient } from '../support/stock-client.js';
 
 const APP = { clientId: 'dingconfapp', clientSecret: 'conf-secret-1', accountId: 'main' };
 const APP2 = { clientId: 'dingconfother', clientSecret: 'conf-secret-2', accountId: 'other' };
@@ -64,32 +65,6 @@ function client(s: Simulator, options: Partial<StreamClientOptions> & { autoAck?
   });
   cleanups.push(() => c.stop());
   return { client: c, deliveries };
-}
-
-/** The stock SDK with only its gateway URL swapped (spec §1.4), console noise silenced. */
-class StockClient extends DWClient {
-  constructor(
-    private readonly gatewayUrl: string,
-    options: Record<string, unknown>,
-  ) {
-    super(options as ConstructorParameters<typeof DWClient>[0]);
-  }
-  override async getEndpoint(): Promise<this> {
-    const res = await fetch(this.gatewayUrl, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
-      body: JSON.stringify({
-        clientId: this.config.clientId,
-        clientSecret: this.config.clientSecret,
-        ua: this.config.ua,
-        subscriptions: this.config.subscriptions,
-      }),
-    });
-    if (!res.ok) throw new Error(`gateway ${res.status}`);
-    const { endpoint, ticket } = (await res.json()) as { endpoint: string; ticket: string };
-    (this as unknown as { dw_url: string }).dw_url = `${endpoint}?ticket=${ticket}`;
-    return this;
-  }
 }
 
 /** Polls a condition on the client side (the simulator's waitFor only wakes on its own changes). */
@@ -181,12 +156,15 @@ describe('stream client conformance (dingtalk-protocol.md §8.3)', () => {
 
   it('4: on `disconnect` the stock SDK waits for the close; the wrapper reconnects at once (make-before-break)', async () => {
     const stockSim = await sim({ disconnectGraceMs: 1500 });
-    const stock = new StockClient(stockSim.gatewayUrl, {
-      clientId: APP.clientId,
-      clientSecret: APP.clientSecret,
-      keepAlive: false,
-      subscriptions: [{ type: 'EVENT', topic: '*' }],
-    });
+    const stock = new StockDWClient(
+      {
+        clientId: APP.clientId,
+        clientSecret: APP.clientSecret,
+        keepAlive: false,
+        subscriptions: [{ type: 'EVENT', topic: '*' }],
+      },
+      stockSim.gatewayUrl,
+    );
     stock.registerCallbackListener(TOPIC_ROBOT, () => undefined);
     cleanups.push(() => {
       stock.config.autoReconnect = false;
@@ -231,12 +209,15 @@ describe('stream client conformance (dingtalk-protocol.md §8.3)', () => {
     const windowMs = 4200;
     const stockSim = await sim();
     stockSim.addFaults({ handshake: { count: 100_000, status: 400 } });
-    const stock = new StockClient(stockSim.gatewayUrl, {
-      clientId: APP.clientId,
-      clientSecret: APP.clientSecret,
-      keepAlive: false,
-      subscriptions: [{ type: 'EVENT', topic: '*' }],
-    });
+    const stock = new StockDWClient(
+      {
+        clientId: APP.clientId,
+        clientSecret: APP.clientSecret,
+        keepAlive: false,
+        subscriptions: [{ type: 'EVENT', topic: '*' }],
+      },
+      stockSim.gatewayUrl,
+    );
     cleanups.push(() => {
       stock.config.autoReconnect = false; // the only way to end B1's chains (B2: disconnect() does not)
     });

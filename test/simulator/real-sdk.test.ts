@@ -3,43 +3,16 @@
  * fake through the §1.4 `getEndpoint()` override. This proves the fake speaks what the SDK
  * expects; the project's wrapper has its own conformance suite.
  */
-import { DWClient, type DWClientDownStream } from 'dingtalk-stream';
+import type { DWClient, DWClientDownStream } from 'dingtalk-stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { TOPIC_ROBOT } from '../../lib/dingtalk/payload.js';
 import type { Simulator } from '../../lib/simulator/index.js';
+import { StockDWClient } from '../support/stock-client.js';
 import { APP, closeAll, onCleanup, simulator } from './helpers.js';
 
 afterEach(closeAll);
 
 type ClientOptions = ConstructorParameters<typeof DWClient>[0];
-
-/** §1.4: the stock client with only its gateway URL swapped. */
-class SimulatorDWClient extends DWClient {
-  constructor(
-    options: ClientOptions,
-    private readonly gatewayUrl: string,
-  ) {
-    super(options);
-  }
-
-  override async getEndpoint(): Promise<this> {
-    const res = await fetch(this.gatewayUrl, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
-      body: JSON.stringify({
-        clientId: this.config.clientId,
-        clientSecret: this.config.clientSecret,
-        ua: this.config.ua,
-        subscriptions: this.config.subscriptions,
-      }),
-    });
-    if (!res.ok) throw new Error(`gateway ${res.status}: ${await res.text()}`);
-    const { endpoint, ticket } = (await res.json()) as { endpoint?: string; ticket?: string };
-    if (!endpoint || !ticket) throw new Error('endpoint or ticket is null');
-    (this as unknown as { dw_url: string }).dw_url = `${endpoint}?ticket=${ticket}`;
-    return this;
-  }
-}
 
 async function connectClient(
   sim: Simulator,
@@ -54,7 +27,7 @@ async function connectClient(
     // B6: a fresh array, not the module-level default shared by every DWClient.
     subscriptions: [{ type: 'EVENT', topic: '*' }],
   } as ClientOptions;
-  const client = new SimulatorDWClient(options, sim.gatewayUrl);
+  const client = new StockDWClient(options, sim.gatewayUrl);
   client.registerCallbackListener(TOPIC_ROBOT, (msg) => onRobot?.(msg, client));
   onCleanup(() => {
     client.disconnect();
