@@ -27,7 +27,7 @@ const SAFETY_MARGIN_MS = 2_000;
 let runtime: Promise<PipelineRuntime> | undefined;
 
 /** The process-wide runtime, built on first use. */
-export function messageRuntime(
+function messageRuntime(
   env: NodeJS.ProcessEnv = process.env,
   overrides?: RuntimeOverrides,
 ): Promise<PipelineRuntime> {
@@ -52,9 +52,4 @@ export async function handleMessage(event: unknown, remainingMs: number): Promis
   return handleMessageEvent(rt, event as MessageEvent, {
     deadline: Date.now() + remainingMs - SAFETY_MARGIN_MS,
   });
-}
-
-/** Forgets the cached runtime (tests). */
-export function resetMessageRuntime(): void {
-  runtime = undefined;
 }

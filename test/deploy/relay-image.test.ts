@@ -10,6 +10,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join, posix, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../lib/simulator/index.js';
+import { relayEnv } from '../relay/support.js';
 import { finalStage } from './dockerfile.js';
 import { REPO_ROOT, runNode, tempDir } from './support.js';
 
@@ -128,19 +129,12 @@ describe('the relay bundle, outside the repository', () => {
       sim = await startSimulator({ apps: [APP] });
       relay = spawn(process.execPath, [join(bundle, 'main.mjs')], {
         cwd: bundle,
-        env: bareEnv({
-          DINGTALK_CLIENT_ID: APP.clientId,
-          DINGTALK_CLIENT_SECRET: APP.clientSecret,
-          DINGTALK_GATEWAY_URL: sim.gatewayUrl,
-          DINGTALK_API_BASE: sim.apiBase,
-          DINGTALK_OAPI_BASE: sim.oapiBase,
-          DINGTALK_DM_POLICY: 'open',
-          DINGTALK_DM_ALLOW_FROM: '*',
-          RELAY_TARGET: 'inprocess',
-          STATE_BACKEND: 'memory',
-          PORT: '0',
-          LOG_LEVEL: 'warn',
-        }),
+        env: bareEnv(
+          relayEnv(sim, {
+            DINGTALK_CLIENT_ID: APP.clientId,
+            DINGTALK_CLIENT_SECRET: APP.clientSecret,
+          }),
+        ),
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       const exited = new Promise<number | null>((resolve) => relay!.once('exit', resolve));
