@@ -9,7 +9,7 @@ import { loadConfig } from '../lib/config/index.js';
 import type { MessageEvent } from '../lib/forward/port.js';
 import { createLogger } from '../lib/log.js';
 import { handleMessageEvent } from '../lib/pipeline/handler.js';
-import { createRuntime } from '../lib/pipeline/runtime.js';
+import { createRuntime } from '../lib/runtime/index.js';
 import type { Simulator } from '../lib/simulator/index.js';
 import { countingStore } from '../lib/state/counting.js';
 import type { StateStore } from '../lib/state/port.js';

@@ -19,7 +19,7 @@ import {
   createRuntime,
   type PipelineRuntime,
   type RuntimeOverrides,
-} from '../../lib/pipeline/runtime.js';
+} from '../../lib/runtime/index.js';
 
 /** Time kept back from the platform's limit so the handler finishes (and logs) before it. */
 const SAFETY_MARGIN_MS = 2_000;

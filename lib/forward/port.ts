@@ -15,6 +15,12 @@ export interface MessageEvent {
   data: string;
   /** When the relay received it (epoch ms). */
   receivedAt: number;
+  /**
+   * Retry metadata (style.md, Bolt): how many hand-offs of this message came before this one
+   * (0 or absent = the first). Set by the relay for its own retries; platforms add theirs in
+   * the handler context.
+   */
+  attempt?: number;
 }
 
 export type HandoffResult =
@@ -34,10 +40,18 @@ export type HandleOutcome =
   | { status: 'dropped'; reason: string }
   | { status: 'duplicate'; reason: string };
 
+/** What the platform tells the handler about this invocation. */
+export interface HandleContext {
+  /** Epoch ms by which the handler must have finished (the platform's limit minus a margin). */
+  deadline: number;
+  /** The platform's retry count for this invocation (0 = first), when the platform says. */
+  attempt?: number;
+}
+
 /** The platform-neutral message handler every function entry calls. */
 export type MessageHandler = (
   event: MessageEvent,
-  context: { deadline: number },
+  context: HandleContext,
 ) => Promise<HandleOutcome>;
 
 /** Checks the shape of an event received over the wire; returns a reason when it is not one. */
@@ -50,5 +64,7 @@ export function invalidEventReason(value: unknown): string | undefined {
       return `event.${field} must be a non-empty string`;
   }
   if (typeof e.receivedAt !== 'number') return 'event.receivedAt must be a number';
+  if (e.attempt !== undefined && !(Number.isInteger(e.attempt) && (e.attempt as number) >= 0))
+    return 'event.attempt must be a non-negative integer';
   return undefined;
 }

@@ -1,14 +1,12 @@
 /**
- * What the message pipeline needs from the world, built once per process (a warm function
- * reuses it): configuration, the state store, the agent, one DingTalkApi per account and a clock.
- * Configuration errors surface here, at start, naming the key (architecture invariant 7).
+ * What the message pipeline needs from the world (ports only: configuration, the state store,
+ * the agent, one DingTalkApi per account, a clock and the timing knobs). Built by the wiring in
+ * lib/runtime/, which is the only place that picks adapters.
  */
-import { type Agent, type AgentSettings, createAgent } from '../agent/index.js';
-import type { AccountConfig, AppSettings, LoadedConfig } from '../config/index.js';
-import { type ApiCall, DingTalkApi } from '../dingtalk/api.js';
-import { ConfigError } from '../errors.js';
-import { createLogger, type Logger } from '../log.js';
-import { createStateStore } from '../state/index.js';
+import type { Agent } from '../agent/port.js';
+import type { AccountConfig, LoadedConfig } from '../config/index.js';
+import type { DingTalkApi } from '../dingtalk/api.js';
+import type { Logger } from '../log.js';
 import type { StateStore } from '../state/port.js';
 
 export interface PipelineRuntime {
@@ -24,105 +22,4 @@ export interface PipelineRuntime {
   replyReserveMs: number;
   /** Life of a dedup claim or session lease between renewals (renewed every third of it). */
   leaseMs: number;
-}
-
-export interface RuntimeOverrides {
-  store?: StateStore;
-  agent?: Agent;
-  logger?: Logger;
-  now?: () => number;
-  fetch?: typeof fetch;
-  onApiCall?: (call: ApiCall) => void;
-  sessionMaxWaitMs?: number;
-  replyReserveMs?: number;
-  leaseMs?: number;
-}
-
-/** Builds the runtime from loaded configuration; parts can be replaced (tests, local mode). */
-export async function createRuntime(
-  config: LoadedConfig,
-  overrides: RuntimeOverrides = {},
-): Promise<PipelineRuntime> {
-  const logger = overrides.logger ?? createLogger({ level: config.settings.log.level });
-  const agent =
-    overrides.agent ?? createAgent(agentSettings(config.settings), { fetch: overrides.fetch });
-  const store =
-    overrides.store ??
-    (await createStateStore(
-      {
-        backend: config.settings.state.backend ?? 'embedded',
-        tableName: config.settings.state.table,
-        ...(config.settings.state.region ? { region: config.settings.state.region } : {}),
-        ...(config.settings.state.dynamodbEndpoint
-          ? { endpoint: config.settings.state.dynamodbEndpoint }
-          : {}),
-        stateDir: config.settings.state.dir,
-      },
-      { logger },
-    ));
-  const apis = new Map<string, DingTalkApi>();
-  return {
-    config,
-    store,
-    agent,
-    logger,
-    now: overrides.now ?? Date.now,
-    sessionMaxWaitMs: overrides.sessionMaxWaitMs ?? 60_000,
-    replyReserveMs: overrides.replyReserveMs ?? 5_000,
-    leaseMs: overrides.leaseMs ?? 20_000,
-    apiFor(account) {
-      let api = apis.get(account.accountId);
-      if (!api) {
-        api = new DingTalkApi({
-          clientId: account.clientId,
-          clientSecret: account.clientSecret,
-          robotCode: account.robotCode,
-          apiBase: config.settings.dingtalk.apiBase,
-          ...(overrides.fetch ? { fetch: overrides.fetch } : {}),
-          ...(overrides.onApiCall ? { onCall: overrides.onApiCall } : {}),
-        });
-        apis.set(account.accountId, api);
-      }
-      return api;
-    },
-  };
-}
-
-/** Maps the `AGENT_*` settings onto the agent factory's options. */
-export function agentSettings(settings: AppSettings): AgentSettings {
-  const a = settings.agent;
-  const history = {
-    maxHistoryTurns: a.maxHistoryTurns,
-    maxHistoryChars: a.maxHistoryChars,
-    timeoutMs: a.timeoutMs,
-  };
-  switch (a.kind) {
-    case 'echo':
-      return { kind: 'echo' };
-    case 'openai':
-      if (!a.baseUrl || !a.model) {
-        throw new ConfigError([
-          `${a.baseUrl ? 'AGENT_MODEL' : 'AGENT_BASE_URL'} must be set when AGENT=openai`,
-        ]);
-      }
-      return {
-        kind: 'openai',
-        baseUrl: a.baseUrl,
-        model: a.model,
-        protocol: a.protocol,
-        vision: a.vision,
-        ...(a.apiKey ? { apiKey: a.apiKey } : {}),
-        ...(a.systemPrompt ? { systemPrompt: a.systemPrompt } : {}),
-        ...history,
-      };
-    case 'http':
-      if (!a.httpUrl) throw new ConfigError(['AGENT_HTTP_URL must be set when AGENT=http']);
-      return {
-        kind: 'http',
-        url: a.httpUrl,
-        ...(a.httpToken ? { token: a.httpToken } : {}),
-        ...(a.model ? { model: a.model } : {}),
-        ...history,
-      };
-  }
 }

@@ -8,7 +8,7 @@ import { createForwarder } from '../forward/index.js';
 import type { Forwarder, MessageHandler } from '../forward/port.js';
 import { createLogger, type Logger } from '../log.js';
 import { handleMessageEvent } from '../pipeline/handler.js';
-import { createRuntime, type PipelineRuntime, type RuntimeOverrides } from '../pipeline/runtime.js';
+import { createRuntime, type PipelineRuntime, type RuntimeOverrides } from '../runtime/index.js';
 import { type HealthServer, startHealthServer } from './health.js';
 import { Relay, type RelayOptions } from './relay.js';
 

@@ -29,21 +29,21 @@ export function countingStore(inner: StateStore): CountingStateStore {
     reset() {
       Object.assign(counts, zeroCounts());
     },
-    get(pk, sk) {
+    get(pk, sk, options) {
       counts.get += 1;
-      return inner.get(pk, sk);
+      return inner.get(pk, sk, options);
     },
-    put(item, condition) {
+    put(item, condition, options) {
       counts.put += 1;
-      return inner.put(item, condition);
+      return inner.put(item, condition, options);
     },
-    update(pk, sk, set, condition) {
+    update(pk, sk, set, condition, options) {
       counts.update += 1;
-      return inner.update(pk, sk, set, condition);
+      return inner.update(pk, sk, set, condition, options);
     },
-    delete(pk, sk, condition) {
+    delete(pk, sk, condition, options) {
       counts.delete += 1;
-      return inner.delete(pk, sk, condition);
+      return inner.delete(pk, sk, condition, options);
     },
     query(pk, options) {
       counts.query += 1;

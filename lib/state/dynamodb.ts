@@ -20,6 +20,7 @@ import {
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { ChannelError } from '../errors.js';
 import { maskSecrets } from '../log.js';
+import { deadlineError } from './deadline.js';
 import {
   compileCondition,
   compileUpdate,
@@ -27,6 +28,7 @@ import {
   marshallValue,
 } from './expressions.js';
 import type {
+  CallOptions,
   Condition,
   QueryOptions,
   StateItem,
@@ -46,7 +48,14 @@ export interface DynamoStateStoreOptions {
   client?: DynamoDBClient;
   /** Items per Query page (default: DynamoDB's own 1 MB pages). Small values exercise paging in tests. */
   queryPageSize?: number;
+  /** Bound of one HTTP request (default 5 s) and of opening its connection (default 2 s). */
+  requestTimeoutMs?: number;
+  connectionTimeoutMs?: number;
 }
+
+/** DynamoDB answers in milliseconds; a request still open after this is a hung store. */
+export const DEFAULT_STORE_REQUEST_TIMEOUT_MS = 5_000;
+export const DEFAULT_STORE_CONNECTION_TIMEOUT_MS = 2_000;
 
 type Key = Record<string, AttributeValue>;
 
@@ -67,16 +76,21 @@ export class DynamoStateStore implements StateStore {
       new DynamoDBClient({
         ...(options.region ? { region: options.region } : {}),
         ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+        // Without these the SDK waits forever on a store that accepts and never answers.
+        requestHandler: {
+          requestTimeout: options.requestTimeoutMs ?? DEFAULT_STORE_REQUEST_TIMEOUT_MS,
+          connectionTimeout: options.connectionTimeoutMs ?? DEFAULT_STORE_CONNECTION_TIMEOUT_MS,
+        },
       });
     this.#pageSize = options.queryPageSize;
   }
 
-  async get(pk: string, sk: string): Promise<StateItem | undefined> {
+  async get(pk: string, sk: string, options?: CallOptions): Promise<StateItem | undefined> {
     checkKey(pk, sk);
-    return this.#read(key(pk, sk));
+    return this.#read(key(pk, sk), options?.signal);
   }
 
-  async put(item: StateItem, condition?: Condition): Promise<WriteResult> {
+  async put(item: StateItem, condition?: Condition, options?: CallOptions): Promise<WriteResult> {
     const stored = copyItem(item);
     const ctx = new ExpressionContext();
     const expression = this.#conditionExpression(condition, ctx);
@@ -86,7 +100,7 @@ export class DynamoStateStore implements StateStore {
       ...(expression ? { ConditionExpression: expression, ...ctx.fields() } : {}),
       ...(expression ? { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const } : {}),
     });
-    return this.#write('PutItem', key(stored.pk, stored.sk), command);
+    return this.#write('PutItem', key(stored.pk, stored.sk), command, options?.signal);
   }
 
   async update(
@@ -94,6 +108,7 @@ export class DynamoStateStore implements StateStore {
     sk: string,
     set: Record<string, StateValue | undefined>,
     condition?: Condition,
+    options?: CallOptions,
   ): Promise<WriteResult> {
     checkKey(pk, sk);
     const changes = copyUpdate(set);
@@ -108,10 +123,15 @@ export class DynamoStateStore implements StateStore {
       ...(condExpression ? { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const } : {}),
       ...ctx.fields(),
     });
-    return this.#write('UpdateItem', key(pk, sk), command);
+    return this.#write('UpdateItem', key(pk, sk), command, options?.signal);
   }
 
-  async delete(pk: string, sk: string, condition?: Condition): Promise<WriteResult> {
+  async delete(
+    pk: string,
+    sk: string,
+    condition?: Condition,
+    options?: CallOptions,
+  ): Promise<WriteResult> {
     checkKey(pk, sk);
     const ctx = new ExpressionContext();
     const expression = this.#conditionExpression(condition, ctx);
@@ -121,7 +141,7 @@ export class DynamoStateStore implements StateStore {
       ...(expression ? { ConditionExpression: expression, ...ctx.fields() } : {}),
       ...(expression ? { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const } : {}),
     });
-    return this.#write('DeleteItem', key(pk, sk), command);
+    return this.#write('DeleteItem', key(pk, sk), command, options?.signal);
   }
 
   async query(pk: string, options: QueryOptions = {}): Promise<StateItem[]> {
@@ -137,7 +157,7 @@ export class DynamoStateStore implements StateStore {
     do {
       const remaining = options.limit === undefined ? undefined : options.limit - items.length;
       const pageLimit = minDefined(remaining, this.#pageSize);
-      const page = await this.#send('Query', () =>
+      const page = await this.#send('Query', options.signal, (abortSignal) =>
         this.#client.send(
           new QueryCommand({
             TableName: this.tableName,
@@ -147,6 +167,7 @@ export class DynamoStateStore implements StateStore {
             ...(pageLimit === undefined ? {} : { Limit: pageLimit }),
             ...(startKey ? { ExclusiveStartKey: startKey } : {}),
           }),
+          { abortSignal },
         ),
       );
       for (const raw of page.Items ?? []) items.push(unmarshall(raw) as StateItem);
@@ -170,10 +191,11 @@ export class DynamoStateStore implements StateStore {
     return compileCondition(condition, ctx);
   }
 
-  async #read(itemKey: Key): Promise<StateItem | undefined> {
-    const out = await this.#send('GetItem', () =>
+  async #read(itemKey: Key, signal: AbortSignal | undefined): Promise<StateItem | undefined> {
+    const out = await this.#send('GetItem', signal, (abortSignal) =>
       this.#client.send(
         new GetItemCommand({ TableName: this.tableName, Key: itemKey, ConsistentRead: true }),
+        { abortSignal },
       ),
     );
     return out.Item ? (unmarshall(out.Item) as StateItem) : undefined;
@@ -184,25 +206,34 @@ export class DynamoStateStore implements StateStore {
     operation: string,
     itemKey: Key,
     command: PutItemCommand | UpdateItemCommand | DeleteItemCommand,
+    signal: AbortSignal | undefined,
   ): Promise<WriteResult> {
     try {
       this.#checkOpen();
-      await this.#client.send(command as PutItemCommand);
+      if (signal?.aborted) throw deadlineError(`DynamoDB ${operation}`, this.tableName);
+      await this.#client.send(command as PutItemCommand, { abortSignal: signal });
       return { ok: true };
     } catch (err) {
-      if (!isConditionFailure(err)) throw this.#unavailable(operation, err);
+      if (!isConditionFailure(err)) throw this.#unavailable(operation, err, signal);
       const returned = (err as { Item?: Key }).Item;
-      const current = returned ? (unmarshall(returned) as StateItem) : await this.#read(itemKey);
+      const current = returned
+        ? (unmarshall(returned) as StateItem)
+        : await this.#read(itemKey, signal);
       return { ok: false, current };
     }
   }
 
-  async #send<T>(operation: string, call: () => Promise<T>): Promise<T> {
+  async #send<T>(
+    operation: string,
+    signal: AbortSignal | undefined,
+    call: (abortSignal: AbortSignal | undefined) => Promise<T>,
+  ): Promise<T> {
     try {
       this.#checkOpen();
-      return await call();
+      if (signal?.aborted) throw deadlineError(`DynamoDB ${operation}`, this.tableName);
+      return await call(signal);
     } catch (err) {
-      throw this.#unavailable(operation, err);
+      throw this.#unavailable(operation, err, signal);
     }
   }
 
@@ -211,8 +242,9 @@ export class DynamoStateStore implements StateStore {
   }
 
   /** Wraps an SDK failure (DynamoDB error messages carry no credentials; registered secrets are masked anyway). */
-  #unavailable(operation: string, err: unknown): ChannelError {
+  #unavailable(operation: string, err: unknown, signal?: AbortSignal): ChannelError {
     if (err instanceof ChannelError) return err;
+    if (signal?.aborted) return deadlineError(`DynamoDB ${operation}`, this.tableName, err);
     if (isSizeRejection(err)) {
       return new ChannelError(
         'state_item_too_large',

@@ -6,7 +6,9 @@
  */
 import { ChannelError } from '../errors.js';
 import { evaluateCondition } from './conditions.js';
+import { checkDeadline } from './deadline.js';
 import type {
+  CallOptions,
   Condition,
   QueryOptions,
   StateItem,
@@ -29,14 +31,16 @@ export class MemoryStateStore implements StateStore {
   readonly #partitions = new Map<string, Map<string, StateItem>>();
   #closed = false;
 
-  async get(pk: string, sk: string): Promise<StateItem | undefined> {
+  async get(pk: string, sk: string, options?: CallOptions): Promise<StateItem | undefined> {
     this.#checkOpen();
+    checkDeadline(options, 'get', 'memory');
     checkKey(pk, sk);
     return cloneOut(this.#read(pk, sk));
   }
 
-  async put(item: StateItem, condition?: Condition): Promise<WriteResult> {
+  async put(item: StateItem, condition?: Condition, options?: CallOptions): Promise<WriteResult> {
     this.#checkOpen();
+    checkDeadline(options, 'put', 'memory');
     const stored = copyItem(item);
     if (condition) checkCondition(condition);
     return this.#conditionally(stored.pk, stored.sk, condition, () => stored);
@@ -47,8 +51,10 @@ export class MemoryStateStore implements StateStore {
     sk: string,
     set: Record<string, StateValue | undefined>,
     condition?: Condition,
+    options?: CallOptions,
   ): Promise<WriteResult> {
     this.#checkOpen();
+    checkDeadline(options, 'update', 'memory');
     checkKey(pk, sk);
     const changes = copyUpdate(set);
     if (condition) checkCondition(condition);
@@ -64,8 +70,14 @@ export class MemoryStateStore implements StateStore {
     });
   }
 
-  async delete(pk: string, sk: string, condition?: Condition): Promise<WriteResult> {
+  async delete(
+    pk: string,
+    sk: string,
+    condition?: Condition,
+    options?: CallOptions,
+  ): Promise<WriteResult> {
     this.#checkOpen();
+    checkDeadline(options, 'delete', 'memory');
     checkKey(pk, sk);
     if (condition) checkCondition(condition);
     return this.#conditionally(pk, sk, condition, () => undefined);
@@ -73,6 +85,7 @@ export class MemoryStateStore implements StateStore {
 
   async query(pk: string, options: QueryOptions = {}): Promise<StateItem[]> {
     this.#checkOpen();
+    checkDeadline(options, 'query', 'memory');
     checkKey(pk, 'query');
     checkLimit(options.limit);
     const prefix = options.skPrefix ?? '';

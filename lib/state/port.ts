@@ -38,7 +38,16 @@ export type Condition =
 
 export type WriteResult = { ok: true } | { ok: false; current: StateItem | undefined };
 
-export interface QueryOptions {
+/**
+ * Per-call options. `signal` carries the caller's remaining time (issue: deadlines reach the
+ * store): an adapter aborts its request when it fires and rejects with a retryable
+ * `state_deadline` error, so a hung store ends the attempt while a retry can still run.
+ */
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+export interface QueryOptions extends CallOptions {
   /** Only items whose `sk` starts with this prefix. */
   skPrefix?: string;
   /** At most this many items, in ascending `sk` order. */
@@ -46,9 +55,9 @@ export interface QueryOptions {
 }
 
 export interface StateStore {
-  get(pk: string, sk: string): Promise<StateItem | undefined>;
+  get(pk: string, sk: string, options?: CallOptions): Promise<StateItem | undefined>;
   /** Writes the whole item (replacing any old one) if `condition` holds. */
-  put(item: StateItem, condition?: Condition): Promise<WriteResult>;
+  put(item: StateItem, condition?: Condition, options?: CallOptions): Promise<WriteResult>;
   /** Sets the given attributes (others kept; `undefined` removes one) if `condition` holds.
    * Without a condition an absent item is created. */
   update(
@@ -56,9 +65,15 @@ export interface StateStore {
     sk: string,
     set: Record<string, StateValue | undefined>,
     condition?: Condition,
+    options?: CallOptions,
   ): Promise<WriteResult>;
   /** Deletes the item if `condition` holds (deleting an absent item with no condition is ok). */
-  delete(pk: string, sk: string, condition?: Condition): Promise<WriteResult>;
+  delete(
+    pk: string,
+    sk: string,
+    condition?: Condition,
+    options?: CallOptions,
+  ): Promise<WriteResult>;
   /** Items of one partition in ascending `sk` order. */
   query(pk: string, options?: QueryOptions): Promise<StateItem[]>;
   /** Releases connections and timers. */

@@ -13,7 +13,7 @@ import {
   createRuntime,
   type PipelineRuntime,
   type RuntimeOverrides,
-} from '../../lib/pipeline/runtime.js';
+} from '../../lib/runtime/index.js';
 import {
   type InjectMessageInput,
   type Simulator,
