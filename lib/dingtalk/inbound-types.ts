@@ -49,6 +49,8 @@ export interface InboundMessage {
   createAt: number;
   sessionWebhook?: string;
   sessionWebhookExpiredTime?: number;
+  /** Payload fields that were present but unusable and left out (e.g. a sessionWebhook that is no URL). */
+  ignored?: string[];
   robotCode?: string;
   chatbotUserId?: string;
 }

@@ -28,9 +28,9 @@ export function parseRobotMessage(
 ): InboundMessage {
   const ctx: ParseContext = { messageId: meta.messageId, rawSize: rawSizeOf(data) };
   const payload = toObject(data, ctx);
-  const msgId = requiredString(payload, 'msgId', ctx);
+  const msgId = requiredId(payload, 'msgId', ctx);
   ctx.msgId = msgId; // lets the log line of a later error point at the message
-  const conversationId = requiredString(payload, 'conversationId', ctx);
+  const conversationId = requiredId(payload, 'conversationId', ctx);
   const conversationType = requiredConversationType(payload, ctx);
   const sender = requiredSender(payload, ctx);
   const createAt = requiredTimestamp(payload, 'createAt', ctx);
@@ -49,12 +49,14 @@ export function parseRobotMessage(
     atUserIds: mentionedStaffIds(field(payload, 'atUsers'), chatbotUserId),
     createAt,
   };
+  const webhook = sessionWebhookOf(payload);
   assignDefined(message, {
     accountId: meta.accountId,
     messageId: meta.messageId,
     conversationTitle: optionalString(payload, 'conversationTitle'),
     quotedText: quotedTextOf(payload),
-    sessionWebhook: optionalString(payload, 'sessionWebhook'),
+    sessionWebhook: webhook.url,
+    ignored: webhook.ignored,
     sessionWebhookExpiredTime: optionalNumber(field(payload, 'sessionWebhookExpiredTime')),
     robotCode: optionalString(payload, 'robotCode'),
     chatbotUserId,
@@ -98,6 +100,35 @@ function requiredString(payload: Json, key: string, ctx: ParseContext): string {
   throw new InboundParseError(key, problem, ctx);
 }
 
+/**
+ * Ids become parts of state keys (DynamoDB's sort key holds at most 1,024 bytes, Tablestore's
+ * primary key column 1 KB) and of DingTalk API calls. DingTalk's own ids are 20–60 characters;
+ * anything longer than this cannot be one, and retrying it could never succeed.
+ */
+export const MAX_ID_BYTES = 256;
+
+function requiredId(payload: Json, key: string, ctx: ParseContext): string {
+  const value = requiredString(payload, key, ctx);
+  const bytes = Buffer.byteLength(value, 'utf8');
+  if (bytes > MAX_ID_BYTES) {
+    throw new InboundParseError(key, `is ${bytes} bytes long (at most ${MAX_ID_BYTES})`, ctx);
+  }
+  return value;
+}
+
+/** The session webhook, when it is an http(s) URL; anything else is ignored (the OpenAPI answers). */
+function sessionWebhookOf(payload: Json): { url?: string; ignored?: string[] } {
+  const value = optionalString(payload, 'sessionWebhook');
+  if (value === undefined) return {};
+  try {
+    const url = new URL(value);
+    if (url.protocol === 'https:' || url.protocol === 'http:') return { url: value };
+  } catch {
+    // not a URL: fall through
+  }
+  return { ignored: ['sessionWebhook'] };
+}
+
 function requiredConversationType(payload: Json, ctx: ParseContext): 'dm' | 'group' {
   // A string on the wire ("1" DM, "2" group, §4.1); numbers are accepted for leniency.
   const value = field(payload, 'conversationType');
@@ -107,10 +138,17 @@ function requiredConversationType(payload: Json, ctx: ParseContext): 'dm' | 'gro
   throw new InboundParseError('conversationType', problem, ctx);
 }
 
+/** Milliseconds since 1970 with at most 13 digits (until the year 2286). */
+const MAX_TIMESTAMP_MS = 9_999_999_999_999;
+
 function requiredTimestamp(payload: Json, key: string, ctx: ParseContext): number {
   const value = optionalNumber(field(payload, key));
-  if (value !== undefined) return value;
-  const problem = field(payload, key) === undefined ? 'is missing' : 'must be a number (ms epoch)';
+  if (value !== undefined && Number.isInteger(value) && value > 0 && value <= MAX_TIMESTAMP_MS)
+    return value;
+  const problem =
+    field(payload, key) === undefined
+      ? 'is missing'
+      : 'must be a whole number of milliseconds since 1970 (1 to 13 digits)';
   throw new InboundParseError(key, problem, ctx);
 }
 
@@ -120,6 +158,11 @@ function requiredSender(payload: Json, ctx: ParseContext): InboundMessage['sende
   const id = staffId ?? optionalString(payload, 'senderId');
   if (id === undefined) {
     throw new InboundParseError('senderStaffId', 'and `senderId` are both missing', ctx);
+  }
+  const bytes = Buffer.byteLength(id, 'utf8');
+  if (bytes > MAX_ID_BYTES) {
+    const key = staffId ? 'senderStaffId' : 'senderId';
+    throw new InboundParseError(key, `is ${bytes} bytes long (at most ${MAX_ID_BYTES})`, ctx);
   }
   const sender: InboundMessage['sender'] = { id };
   assignDefined(sender, {

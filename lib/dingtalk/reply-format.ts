@@ -5,13 +5,20 @@
  * reopened, and each chunk converts on its own with balanced fences), then convert each chunk.
  * Conversion can lengthen a chunk (table labels, code indentation, JSON escaping), so when a
  * converted chunk overflows, the reply is chunked again with a smaller budget; a last pass
- * re-splits anything still over the character limit or the 20,000-byte webhook body limit
- * (dingtalk-protocol.md §5 "Size"). `responsePrefix` joins the reply before chunking, and the
- * @mention's length is reserved from the limit.
+ * re-splits anything still over the character limit or a route's byte limit. `responsePrefix`
+ * joins the reply before chunking, and the @mention's length is reserved from the limit.
+ *
+ * Every route has its own size rule (dingtalk-protocol.md §5 "Size", §6.2): the session webhook
+ * takes a JSON body of at most 20,000 bytes, `groupMessages/send` a `msgParam` of at most 15,000
+ * bytes (and `oToMessages/batchSend` is held to the same bound: its limit is not published).
+ * A chunk is made to fit BOTH, because the route is only known while sending: the webhook can
+ * expire or answer 300001 in the middle of a reply, and the remaining chunks then go out through
+ * the OpenAPI unchanged (progress is counted in chunks, see lib/pipeline/dedup.ts).
  *
  * Invariants (guarded by test/dingtalk/reply-format.test.ts):
  * - empty, whitespace-only and `NO_REPLY` replies produce no message;
- * - every message's JSON webhook body is at most 20,000 UTF-8 bytes;
+ * - every message's JSON webhook body is at most 20,000 UTF-8 bytes, and its OpenAPI
+ *   `msgParam` at most 15,000;
  * - `responsePrefix` appears once, on the first message; in groups every message @-mentions.
  */
 
@@ -45,6 +52,8 @@ export interface ReplyFormatOptions {
 
 /** The wire limit of a robot webhook body (errcode 460101 above it). */
 export const WEBHOOK_BODY_MAX_BYTES = 20_000;
+/** The limit of `msgParam` (a JSON string) on `groupMessages/send` (§6.2). */
+export const OPENAPI_MSGPARAM_MAX_BYTES = 15_000;
 /** A title is at most 20 code points; escaped as JSON each takes at most 6 bytes. */
 const TITLE_RESERVE_BYTES = 20 * 6;
 const NO_REPLY = 'NO_REPLY';
@@ -112,10 +121,7 @@ function convertedSections(
       }))
       .filter((section) => /\S/u.test(section.body));
     const charGrowth = Math.max(1, ...sections.map((s) => codePointLength(s.body) / fitting.limit));
-    const byteGrowth = Math.max(
-      1,
-      ...sections.map((s) => envelopeBytes(s.body, fitting) / WEBHOOK_BODY_MAX_BYTES),
-    );
+    const byteGrowth = Math.max(1, ...sections.map((s) => routeGrowth(s.body, fitting)));
     if (charGrowth === 1 && byteGrowth === 1) break;
     budget = {
       limit: Math.max(1, Math.floor((budget.limit / charGrowth) * SHRINK_MARGIN)),
@@ -163,7 +169,7 @@ interface Fitting {
 /** Re-splits a converted body until each part fits the limit and the webhook body limit. */
 function fitBody(body: string, fitting: Fitting): string[] {
   const tooLong = codePointLength(body) > fitting.limit;
-  const tooBig = envelopeBytes(body, fitting) > WEBHOOK_BODY_MAX_BYTES;
+  const tooBig = routeGrowth(body, fitting) > 1;
   if ((!tooLong && !tooBig) || codePointLength(body) <= 1) return [body];
   // JSON escaping ("\n", quotes, control characters) is what makes a body outgrow its UTF-8
   // size, so halve the byte budget until the escaped parts fit.
@@ -176,13 +182,11 @@ function fitBody(body: string, fitting: Fitting): string[] {
   return parts.flatMap((part) => fitBody(part, fitting));
 }
 
-/** Bytes of the webhook JSON for `body`, with room for the longest title and the @mention. */
-function envelopeBytes(body: string, fitting: Fitting): number {
-  const mentionText = fitting.atUserIds.map((id) => `\n\n@${id}`).join('');
-  const envelope = markdownReplyBody({
-    title: '',
-    text: body + mentionText,
-    atUserIds: fitting.atUserIds,
-  });
-  return utf8Length(JSON.stringify(envelope)) + TITLE_RESERVE_BYTES;
+/** How far `body` overflows the tighter of the two routes' byte limits (≤ 1 = it fits both). */
+function routeGrowth(body: string, fitting: Fitting): number {
+  const text = body + fitting.atUserIds.map((id) => `\n\n@${id}`).join('');
+  const webhook = markdownReplyBody({ title: '', text, atUserIds: fitting.atUserIds });
+  const webhookBytes = utf8Length(JSON.stringify(webhook)) + TITLE_RESERVE_BYTES;
+  const paramBytes = utf8Length(JSON.stringify({ title: '', text })) + TITLE_RESERVE_BYTES;
+  return Math.max(webhookBytes / WEBHOOK_BODY_MAX_BYTES, paramBytes / OPENAPI_MSGPARAM_MAX_BYTES);
 }

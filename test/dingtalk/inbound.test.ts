@@ -228,13 +228,31 @@ describe('parseRobotMessage: msgtypes (dingtalk-protocol.md §4.2, §4.3)', () =
 });
 
 describe('parseRobotMessage: validation', () => {
+  it('leaves out a sessionWebhook that is not an http(s) URL, and says so (the OpenAPI answers)', () => {
+    for (const bad of ['not a url', 'javascript:alert(1)', 'ftp://oapi.dingtalk.com/x']) {
+      const message = parseRobotMessage({ ...DM_TEXT, sessionWebhook: bad });
+      expect(message.sessionWebhook).toBeUndefined();
+      expect(message.ignored).toEqual(['sessionWebhook']);
+    }
+    const good = parseRobotMessage(DM_TEXT);
+    expect(good.sessionWebhook).toBe(DM_TEXT.sessionWebhook);
+    expect(good.ignored).toBeUndefined();
+  });
+
   it.each([
     ['msgId', { msgId: undefined }, '`msgId` is missing'],
     ['msgId', { msgId: 7 }, '`msgId` must be a non-empty string'],
     ['conversationId', { conversationId: '' }, '`conversationId` must be a non-empty string'],
     ['conversationType', { conversationType: '3' }, '`conversationType` must be "1" (DM) or "2"'],
-    ['createAt', { createAt: 'yesterday' }, '`createAt` must be a number'],
+    ['createAt', { createAt: 'yesterday' }, '`createAt` must be a whole number'],
     ['createAt', { createAt: undefined }, '`createAt` is missing'],
+    // Each of these once reached the state keys and failed there on every redelivery.
+    ['createAt', { createAt: -1769851697611 }, '`createAt` must be a whole number'],
+    ['createAt', { createAt: 1769851697611.5 }, '`createAt` must be a whole number'],
+    ['createAt', { createAt: 1769851697611000 }, '(1 to 13 digits)'],
+    ['msgId', { msgId: `msg${'x'.repeat(2100)}` }, '`msgId` is 2103 bytes long (at most 256)'],
+    ['conversationId', { conversationId: `cid${'中'.repeat(100)}` }, 'is 303 bytes long'],
+    ['senderStaffId', { senderStaffId: 'u'.repeat(300) }, '`senderStaffId` is 300 bytes long'],
     [
       'senderStaffId',
       { senderStaffId: undefined, senderId: undefined },

@@ -5,6 +5,7 @@ import {
   type FormattedChunk,
   formatReply,
   markdownReplyBody,
+  OPENAPI_MSGPARAM_MAX_BYTES,
   WEBHOOK_BODY_MAX_BYTES,
 } from '../../lib/dingtalk/reply-format.js';
 
@@ -176,5 +177,33 @@ describe('formatReply: several messages', () => {
       ),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('formatReply: every route has its own size rule (dingtalk-protocol.md §5, §6.2)', () => {
+  /** The `msgParam` the OpenAPI routes carry for a chunk. */
+  const paramBytes = (chunk: FormattedChunk) =>
+    utf8Length(JSON.stringify({ title: chunk.title, text: chunk.text }));
+
+  it.each([
+    ['3,990 emoji', '😀'.repeat(3990), 4000],
+    ['5,500 CJK characters', '钉'.repeat(5500), 6000],
+    ['escaped quotes and newlines', '"a"\n'.repeat(4000), 20000],
+  ])('keeps %s within the OpenAPI msgParam limit and the webhook body limit', (_, text, limit) => {
+    for (const mention of [undefined, '0418245234']) {
+      const chunks = formatReply(text, {
+        limit,
+        mode: 'length',
+        ...(mention ? { mentionStaffId: mention } : {}),
+      });
+      expect(chunks.length).toBeGreaterThan(1);
+      for (const chunk of chunks) {
+        expect(paramBytes(chunk)).toBeLessThanOrEqual(OPENAPI_MSGPARAM_MAX_BYTES);
+        expect(bodyBytes(chunk)).toBeLessThanOrEqual(WEBHOOK_BODY_MAX_BYTES);
+      }
+      expect(letters(chunks.map((c) => c.text).join(''), mention ? `@${mention}` : '')).toBe(
+        letters(text),
+      );
+    }
   });
 });
