@@ -27,6 +27,13 @@ const FaultRequestSchema = z
         errcode: z.number().int().optional(),
         errmsg: z.string().optional(),
         status: z.number().int().min(500).max(599).optional(),
+        /**
+         * A slow answer: the post is handled as usual (recorded in the outbox at once when it
+         * succeeds) and the answer comes this much later, so a client timeout sees "no answer"
+         * for a message that was delivered. Alone it is a delay only; with `errcode`/`status`
+         * that error comes late.
+         */
+        delayMs: z.number().int().min(1).max(600_000).optional(),
       })
       .refine((w) => w.errcode === undefined || w.status === undefined, {
         message:

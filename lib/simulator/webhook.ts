@@ -20,18 +20,23 @@ export function handleSessionWebhook(
   body: Buffer,
 ): void {
   const { stats } = ctx.ledger;
+  const fault = ctx.faults.webhook.take();
+  // The answer (not the handling) is what a `delayMs` fault holds back.
+  const later = (send: () => void) => {
+    if (fault?.delayMs === undefined) send();
+    else setTimeout(() => (res.destroyed ? undefined : send()), fault.delayMs).unref();
+  };
   const answer = (errcode: number, errmsg: string) => {
     if (errcode !== 0) stats.webhookErrors += 1;
     ctx.ledger.changed();
-    sendJson(res, 200, { errcode, errmsg });
+    later(() => sendJson(res, 200, { errcode, errmsg }));
   };
-  const fault = ctx.faults.webhook.take();
   if (fault?.status !== undefined) {
     stats.webhookErrors += 1;
-    sendJson(res, fault.status, { message: 'simulated webhook fault' });
+    later(() => sendJson(res, fault.status!, { message: 'simulated webhook fault' }));
     return;
   }
-  if (fault) {
+  if (fault && (fault.errcode !== undefined || fault.delayMs === undefined)) {
     answer(fault.errcode ?? 300001, webhookFaultMessage(fault));
     return;
   }

@@ -146,3 +146,27 @@ describe('sessionWebhook sends (§5)', () => {
     expect(sim.stats()).toMatchObject({ webhookSends: 1, webhookErrors: 3 });
   });
 });
+
+describe('sessionWebhook slow answers (delayMs)', () => {
+  it('records the message in the outbox at once and answers only after the delay', async () => {
+    const { sim, webhook } = await withSession();
+    sim.addFaults({ webhook: { delayMs: 400 } });
+    const started = Date.now();
+    const pending = call(webhook, { body: { msgtype: 'text', text: { content: '慢' } } });
+    await new Promise((r) => setTimeout(r, 100));
+    // Delivered although the client has no answer yet: the case a client timeout turns into
+    // "maybe sent".
+    expect(sim.outbox().map((e) => e.text)).toEqual(['慢']);
+    const res = await pending;
+    expect(res.body).toEqual({ errcode: 0, errmsg: 'ok' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(390);
+  });
+
+  it('with an errcode, answers that error late and records nothing', async () => {
+    const { sim, webhook } = await withSession();
+    sim.addFaults({ webhook: { delayMs: 50, errcode: 660026 } });
+    const res = await call(webhook, { body: { msgtype: 'text', text: { content: 'x' } } });
+    expect(res.body).toMatchObject({ errcode: 660026 });
+    expect(sim.outbox()).toEqual([]);
+  });
+});
