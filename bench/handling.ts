@@ -8,7 +8,7 @@ import { type Agent, createEchoAgent } from '../lib/agent/index.js';
 import { loadConfig } from '../lib/config/index.js';
 import type { MessageEvent } from '../lib/forward/port.js';
 import { createLogger } from '../lib/log.js';
-import { handleMessageEvent } from '../lib/pipeline/handler.js';
+import { createMessageHandler } from '../lib/pipeline/index.js';
 import { createRuntime } from '../lib/runtime/index.js';
 import type { Simulator } from '../lib/simulator/index.js';
 import { countingStore } from '../lib/state/counting.js';
@@ -43,10 +43,12 @@ function timedStore(inner: StateStore, clock: { ms: number }): StateStore {
       }
     };
   return {
-    get: timed((pk, sk) => inner.get(pk, sk)),
-    put: timed((item, condition) => inner.put(item, condition)),
-    update: timed((pk, sk, set, condition) => inner.update(pk, sk, set, condition)),
-    delete: timed((pk, sk, condition) => inner.delete(pk, sk, condition)),
+    get: timed((pk, sk, options) => inner.get(pk, sk, options)),
+    put: timed((item, condition, options) => inner.put(item, condition, options)),
+    update: timed((pk, sk, set, condition, options) =>
+      inner.update(pk, sk, set, condition, options),
+    ),
+    delete: timed((pk, sk, condition, options) => inner.delete(pk, sk, condition, options)),
     query: timed((pk, options) => inner.query(pk, options)),
     close: () => inner.close(),
   };
@@ -86,6 +88,7 @@ export async function benchHandling(kind: StoreKind, messages: number): Promise<
         if (call.paid) calls.paid += 1;
       },
     });
+    const handle = createMessageHandler(rt);
     const overhead: number[] = [];
     const storeTime: number[] = [];
     const outcomes: Record<string, number> = {};
@@ -100,7 +103,7 @@ export async function benchHandling(kind: StoreKind, messages: number): Promise<
       const agentBefore = agentSamples.length;
       const storeBefore = storeClock.ms;
       const start = performance.now();
-      const outcome = await handleMessageEvent(rt, event, { deadline: Date.now() + 30_000 });
+      const outcome = await handle(event, { deadline: Date.now() + 30_000 });
       const elapsed = performance.now() - start;
       if (i < WARMUP) continue;
       const agentTime = agentSamples.slice(agentBefore).reduce((a, b) => a + b, 0);

@@ -10,7 +10,7 @@
 import { loadConfig } from '../../lib/config/index.js';
 import { createInProcessForwarder } from '../../lib/forward/inprocess.js';
 import { createLogger, type Logger } from '../../lib/log.js';
-import { handleMessageEvent } from '../../lib/pipeline/handler.js';
+import { createMessageHandler } from '../../lib/pipeline/index.js';
 import { Relay, type RelayCounters } from '../../lib/relay/relay.js';
 import { createRuntime } from '../../lib/runtime/index.js';
 import type { Simulator, SimulatorStats } from '../../lib/simulator/index.js';
@@ -164,7 +164,7 @@ async function startChannel(options: ChaosOptions, logger: Logger): Promise<Chan
       logger,
       replyReserveMs: options.replyReserveMs,
     });
-    const handler = chaosHandler((event, context) => handleMessageEvent(rt, event, context), book);
+    const handler = chaosHandler(createMessageHandler(rt), book);
     const forwarder = chaosForwarder(
       createInProcessForwarder({ handler, timeoutMs: options.handlerBudgetMs, logger }),
       book,

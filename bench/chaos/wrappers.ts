@@ -75,9 +75,9 @@ const chaosFailure = (what: string) =>
  */
 export function chaosStore(inner: StateStore, book: FaultBook): StateStore {
   return {
-    get: (pk, sk) => inner.get(pk, sk),
-    put: (item, condition) => inner.put(item, condition),
-    delete(pk, sk, condition) {
+    get: (pk, sk, options) => inner.get(pk, sk, options),
+    put: (item, condition, options) => inner.put(item, condition, options),
+    delete(pk, sk, condition, options) {
       // A dead process never releases its claim: it stays in progress until its lease runs out.
       const msgId = book.msgIdOfDedupPk(pk);
       if (
@@ -87,11 +87,11 @@ export function chaosStore(inner: StateStore, book: FaultBook): StateStore {
       ) {
         return Promise.reject(chaosFailure('store lost at release'));
       }
-      return inner.delete(pk, sk, condition);
+      return inner.delete(pk, sk, condition, options);
     },
     query: (pk, options) => inner.query(pk, options),
     close: () => inner.close(),
-    update(pk, sk, set, condition) {
+    update(pk, sk, set, condition, options) {
       const msgId = book.msgIdOfDedupPk(pk);
       const fault = msgId ? book.faultOfMsgId(msgId) : undefined;
       if (msgId && fault === 'crash_hard' && typeof set.reply === 'string') {
@@ -104,7 +104,7 @@ export function chaosStore(inner: StateStore, book: FaultBook): StateStore {
         if (book.fire(msgId, fault))
           return Promise.reject(chaosFailure('store lost at completion'));
       }
-      return inner.update(pk, sk, set, condition);
+      return inner.update(pk, sk, set, condition, options);
     },
   };
 }

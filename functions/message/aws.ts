@@ -11,4 +11,4 @@ interface LambdaContext {
 }
 
 export const handler = (event: unknown, context: LambdaContext): Promise<HandleOutcome> =>
-  handleMessage(event, context.getRemainingTimeInMillis());
+  handleMessage(event, { remainingMs: context.getRemainingTimeInMillis() });

@@ -22,5 +22,5 @@ export async function handler(event: Buffer | string, context: FcContext): Promi
     parsed = undefined; // handleMessage logs and drops it as an invalid event
   }
   const timeoutMs = (context.function?.timeout ?? DEFAULT_TIMEOUT_MS / 1000) * 1000;
-  return handleMessage(parsed, timeoutMs);
+  return handleMessage(parsed, { remainingMs: timeoutMs });
 }

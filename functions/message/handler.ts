@@ -8,48 +8,48 @@
  * makes the retry resume instead of answering twice.
  */
 import { loadConfig } from '../../lib/config/index.js';
-import {
-  type HandleOutcome,
-  invalidEventReason,
-  type MessageEvent,
-} from '../../lib/forward/port.js';
-import { createLogger } from '../../lib/log.js';
-import { handleMessageEvent } from '../../lib/pipeline/handler.js';
-import {
-  createRuntime,
-  type PipelineRuntime,
-  type RuntimeOverrides,
-} from '../../lib/runtime/index.js';
+import type { HandleContext, HandleOutcome } from '../../lib/forward/port.js';
+import { createMessageHandler } from '../../lib/pipeline/index.js';
+import { createRuntime, type RuntimeOverrides } from '../../lib/runtime/index.js';
 
 /** Time kept back from the platform's limit so the handler finishes (and logs) before it. */
 const SAFETY_MARGIN_MS = 2_000;
 
-let runtime: Promise<PipelineRuntime> | undefined;
+type Handler = ReturnType<typeof createMessageHandler>;
+let handler: Promise<Handler> | undefined;
 
-/** The process-wide runtime, built on first use. */
-function messageRuntime(
+/** The process-wide neutral handler, built on first use. */
+function messageHandler(
   env: NodeJS.ProcessEnv = process.env,
   overrides?: RuntimeOverrides,
-): Promise<PipelineRuntime> {
-  runtime ??= createRuntime(loadConfig(env, { requireCredentials: true }), overrides).catch(
+): Promise<Handler> {
+  handler ??= createRuntime(loadConfig(env, { requireCredentials: true }), overrides).then(
+    createMessageHandler,
     (err) => {
-      runtime = undefined; // a later invocation tries again (and reports the same error)
+      handler = undefined; // a later invocation tries again (and reports the same error)
       throw err;
     },
   );
-  return runtime;
+  return handler;
 }
 
-/** Handles one event with `remainingMs` of platform time left. */
-export async function handleMessage(event: unknown, remainingMs: number): Promise<HandleOutcome> {
-  const invalid = invalidEventReason(event);
-  if (invalid) {
-    // Retrying the same bytes cannot help: count it as handled (channel-semantics §9).
-    createLogger().error('message.invalid_event', { reason: invalid });
-    return { status: 'dropped', reason: 'invalid_event' };
-  }
-  const rt = await messageRuntime();
-  return handleMessageEvent(rt, event as MessageEvent, {
-    deadline: Date.now() + remainingMs - SAFETY_MARGIN_MS,
-  });
+/** What a platform entry knows about the invocation. */
+export interface InvocationContext {
+  /** Platform time left (ms). */
+  remainingMs: number;
+  /** The platform's retry count (0 = first), when it says. */
+  attempt?: number;
+}
+
+/** Handles one event; a thrown error asks the platform to retry (it is retryable). */
+export async function handleMessage(
+  event: unknown,
+  invocation: InvocationContext,
+): Promise<HandleOutcome> {
+  const handle = await messageHandler();
+  const context: HandleContext = {
+    deadline: Date.now() + invocation.remainingMs - SAFETY_MARGIN_MS,
+    ...(invocation.attempt === undefined ? {} : { attempt: invocation.attempt }),
+  };
+  return handle(event, context);
 }

@@ -46,7 +46,7 @@ export async function handleSignedRequest(
     return json(opened.status, { error: opened.reason });
   }
   try {
-    const outcome = await handleMessage(opened.event, remainingMs);
+    const outcome = await handleMessage(opened.event, { remainingMs });
     return json(200, outcome);
   } catch (err) {
     createLogger().error('message.http_failed', { error: errorSummary(err) });

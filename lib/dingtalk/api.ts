@@ -25,7 +25,16 @@ export interface DingTalkApiOptions {
   /** First retry delay; doubles each attempt (DingTalk says "sleep 1 s and retry"). */
   retryDelayMs?: number;
   onCall?: (call: ApiCall) => void;
+  /** Bound of one session-webhook post (default WEBHOOK_TIMEOUT_MS). */
+  webhookTimeoutMs?: number;
 }
+
+/**
+ * A session-webhook post normally answers in well under a second. The bound is generous on
+ * purpose: past it the post counts as "maybe delivered" and is never repeated
+ * (lib/pipeline/reply.ts), so a slow answer should still be seen as the success it is.
+ */
+export const WEBHOOK_TIMEOUT_MS = 15_000;
 
 export interface ApiCall {
   endpoint: string;
@@ -76,6 +85,7 @@ export class DingTalkApi {
     await callDingTalk('robot/sendBySession', webhookUrl, {
       body: message,
       signal,
+      timeoutMs: this.options.webhookTimeoutMs ?? WEBHOOK_TIMEOUT_MS,
       fetch: this.options.fetch,
     });
   }

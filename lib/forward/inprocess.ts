@@ -1,13 +1,13 @@
 /**
  * The in-process forwarder (local mode, and the test seam): runs the message handler in the
- * relay's own process. "Accepted" means processed: handled, dropped by policy or a duplicate.
- * A thrown error, a missed deadline, or a message another invocation is still handling is a
- * retryable rejection, so the relay does not ACK (it retries, and DingTalk redelivers); the
+ * relay's own process. "Accepted" means processed: handled, dropped by policy, a duplicate, or a
+ * final failure the pipeline ended. A thrown retryable error, a missed deadline, or a message
+ * another invocation is still handling is a retryable rejection, so the relay does not ACK (it retries, and DingTalk redelivers); the
  * handler's dedup makes that safe (channel-semantics §9).
  */
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
-import { errorSummary } from '../errors.js';
+import { ChannelError, errorSummary } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { ACCEPTED, describeFailure, rejected, runHandoff } from './outcome.js';
 import type { Forwarder, HandleOutcome, MessageHandler } from './port.js';
@@ -50,7 +50,13 @@ export function createInProcessForwarder(options: InProcessForwarderOptions): Fo
               : ACCEPTED,
           );
         },
-        classify: (err) => rejected(`inprocess: handler failed: ${describeFailure(err)}`, true),
+        // The pipeline ends final failures itself (outcome `failed`) and throws only what a retry
+        // can fix; an error that still says it is not retryable is not retried here either.
+        classify: (err) =>
+          rejected(
+            `inprocess: handler failed: ${describeFailure(err)}`,
+            !(err instanceof ChannelError && !err.retryable),
+          ),
       });
       // Work that finishes after its deadline is still logged (style.md, grammY timeouts).
       if (work && !settled) {

@@ -34,11 +34,16 @@ export interface Forwarder {
   close?(): Promise<void>;
 }
 
-/** What the message function says about one event (the in-process forwarder maps it). */
+/**
+ * What the message function says about one event (the in-process forwarder maps it). Every
+ * outcome means "done, acknowledge": `failed` is a final failure the pipeline already ended
+ * (the sender was told where possible). A failure worth retrying is thrown instead.
+ */
 export type HandleOutcome =
   | { status: 'handled'; reason?: string }
   | { status: 'dropped'; reason: string }
-  | { status: 'duplicate'; reason: string };
+  | { status: 'duplicate'; reason: string }
+  | { status: 'failed'; reason: string };
 
 /** What the platform tells the handler about this invocation. */
 export interface HandleContext {

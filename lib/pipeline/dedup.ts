@@ -1,46 +1,65 @@
 /**
- * Idempotent handling (architecture invariant 2, channel-semantics.md §9), after the
- * idempotency design in style.md: one record per (account, msgId), claimed with one conditional
- * write. `EXPIRED` and "abandoned" are derived from stored timestamps, never stored.
+ * Idempotent handling (architecture invariant 2, channel-semantics.md §9), after the idempotency
+ * design in style.md: one record per (account, msgId), claimed with one conditional write.
+ * `EXPIRED` and "abandoned" are derived from stored timestamps, never stored. This module is the
+ * only owner of a claim: the rest of the pipeline holds a `MessageClaim` and calls its methods.
  *
- *   claim ──INPROGRESS (leaseUntil = the function's deadline)──► reply stored ──► chunks sent ──► COMPLETED (kept ≥ 24 h)
- *     │                                   │
- *     │ a second delivery while the lease │ handler error: no reply yet → record deleted (the retry runs afresh);
- *     │ runs → "in progress" duplicate    │ reply partly sent → lease zeroed, progress kept (the retry resumes
- *     │                                   │ with the stored reply and the remaining chunks: no second agent
- *     ▼                                   ▼ call, no chunk sent twice)
- *   a delivery after COMPLETED → duplicate, nothing sent
- *   a delivery after the lease ran out (the handler died) → takes the record over and resumes
- *
- * Guarded by test/pipeline/dedup.test.ts and test/pipeline/handler-dedup.test.ts.
+ * Invariants and their tests (test/pipeline/dedup.test.ts, test/pipeline/handler-dedup.test.ts,
+ * test/pipeline/handler-final.test.ts):
+ * - one live owner per message; a second delivery while the lease runs is a duplicate;
+ * - a chunk that may have been sent is never sent again (at most once per chunk);
+ * - the agent is asked at most once per message while its stored reply survives;
+ * - after MAX_ATTEMPTS claims a message ends, whatever keeps failing.
  */
 import { randomUUID } from 'node:crypto';
 import { ChannelError } from '../errors.js';
 import { keys } from '../state/keys.js';
-import { cond, type StateItem, type StateStore, toEpochSeconds } from '../state/port.js';
+import {
+  type Condition,
+  cond,
+  type StateItem,
+  type StateStore,
+  type StateValue,
+  toEpochSeconds,
+} from '../state/port.js';
 
 /** Completed records are kept at least this long (DingTalk redelivers within about a minute). */
 export const COMPLETED_TTL_MS = 24 * 60 * 60 * 1000;
+/** Claims of one message (first try, platform retries, redeliveries) before it is ended as failed. */
+export const MAX_ATTEMPTS = 4;
 
 export type ClaimResult =
-  | { claimed: true; claim: Claim }
+  | { claimed: true; claim: MessageClaim }
   | { claimed: false; reason: 'duplicate_completed' | 'duplicate_in_progress' };
 
-/** Ownership of one message's record, plus what an earlier, abandoned attempt left behind. */
-export interface Claim {
-  accountId: string;
-  msgId: string;
-  owner: string;
-  /** The agent's reply stored by an earlier attempt, if it got that far. */
-  reply?: string;
-  /** How many reply chunks that earlier attempt delivered. */
-  sentChunks: number;
+/** What an earlier attempt left: the stored reply and how far its sending got. */
+export interface ReplyProgress {
+  reply: string;
+  /** Chunks DingTalk confirmed. */
+  sent: number;
+  /** Chunks whose request went out (sent ≤ attempted): [sent, attempted) may or may not have landed. */
+  attempted: number;
 }
 
 const IN_PROGRESS = 'INPROGRESS';
 const COMPLETED = 'COMPLETED';
 
-/** Claims a message for this invocation until `leaseUntil` (epoch ms). */
+/**
+ * The lease timeline of one record. A claim's lease is short (`leaseMs`, renewed while its
+ * holder runs) so that a holder whose process died blocks its message only briefly:
+ *
+ *   claim ─INPROGRESS, leaseUntil─► reply stored (attempted = 1) ─► chunk k confirmed (sent = k,
+ *     │                                                              attempted = k + 1) ─► COMPLETED (≥ 24 h)
+ *     │ a second delivery while leaseUntil ≥ now → duplicate_in_progress (nothing done)
+ *     │ a delivery after COMPLETED → duplicate_completed (nothing sent)
+ *     │ the holder failed (retry) → leaseUntil = 0, reply and progress kept
+ *     └ leaseUntil < now (failed or died) → the next delivery takes the record over, attempts + 1,
+ *       and resumes: chunks from `attempted` on; [sent, attempted) are logged as ambiguous
+ *
+ * The put below succeeds when the key is new or the whole record expired (`expiresAt`, a day
+ * after the last write); otherwise it returns the record as it stood, and a takeover is one
+ * conditional update on the owner we saw, so two racing deliveries cannot both take it.
+ */
 export async function claimMessage(
   store: StateStore,
   accountId: string,
@@ -50,120 +69,153 @@ export async function claimMessage(
 ): Promise<ClaimResult> {
   const key = keys.dedupClaim(accountId, msgId);
   const owner = randomUUID();
-  const fresh: StateItem = {
-    ...key,
-    status: IN_PROGRESS,
-    owner,
-    leaseUntil,
-    sentChunks: 0,
-    expiresAt: toEpochSeconds(now + COMPLETED_TTL_MS),
-  };
+  const expiresAt = toEpochSeconds(now + COMPLETED_TTL_MS);
+  const fresh = { ...key, status: IN_PROGRESS, owner, leaseUntil, attempts: 1, expiresAt };
   const first = await store.put(fresh, cond.absentOrExpired(toEpochSeconds(now)));
-  if (first.ok) return { claimed: true, claim: { accountId, msgId, owner, sentChunks: 0 } };
+  if (first.ok) return { claimed: true, claim: new MessageClaim(store, key, owner, 1) };
   const current = first.current;
   if (!current) return claimMessage(store, accountId, msgId, now, leaseUntil); // deleted meanwhile
   if (current.status === COMPLETED) return { claimed: false, reason: 'duplicate_completed' };
-  const previousLease = typeof current.leaseUntil === 'number' ? current.leaseUntil : 0;
-  if (previousLease >= now) return { claimed: false, reason: 'duplicate_in_progress' };
-  // Abandoned: take it over only if nobody else did since we read it.
+  if (numberOf(current.leaseUntil) >= now)
+    return { claimed: false, reason: 'duplicate_in_progress' };
+  const attempts = numberOf(current.attempts) + 1;
   const takeover = await store.update(
     key.pk,
     key.sk,
-    { owner, leaseUntil },
+    { owner, leaseUntil, attempts, expiresAt },
     cond.and(cond.equals('status', IN_PROGRESS), cond.equals('owner', String(current.owner))),
   );
   if (!takeover.ok) return { claimed: false, reason: 'duplicate_in_progress' };
   return {
     claimed: true,
-    claim: {
-      accountId,
-      msgId,
-      owner,
-      ...(typeof current.reply === 'string' ? { reply: current.reply } : {}),
-      sentChunks: typeof current.sentChunks === 'number' ? current.sentChunks : 0,
-    },
+    claim: new MessageClaim(store, key, owner, attempts, progressOf(current)),
   };
 }
 
-/** Extends the claim's lease while the message is being handled (see handler.ts). */
-export async function renewClaim(
-  store: StateStore,
-  claim: Claim,
-  leaseUntil: number,
-): Promise<void> {
-  await ownedUpdate(store, claim, { leaseUntil });
-}
+/** Ownership of one message's record. Only this class writes the record. */
+export class MessageClaim {
+  /** What this invocation knows of the reply's progress (the record may say more, pessimistically). */
+  #progress: ReplyProgress | undefined;
+  /** `attempted` as stored: `storeReply` stores 1 before chunk 0 is actually sent. */
+  #storedAttempted = 0;
+  #finished = false;
 
-/** Stores the reply before it is sent, so a retry resumes instead of asking the agent again. */
-export async function recordReply(store: StateStore, claim: Claim, reply: string): Promise<void> {
-  await ownedUpdate(store, claim, { reply, sentChunks: 0 });
-  claim.reply = reply;
-  claim.sentChunks = 0;
-}
+  constructor(
+    private readonly store: StateStore,
+    private readonly key: { pk: string; sk: string },
+    private readonly owner: string,
+    /** 1 for the first claim; each takeover adds one. */
+    readonly attempts: number,
+    progress?: ReplyProgress,
+  ) {
+    this.#progress = progress;
+    this.#storedAttempted = progress?.attempted ?? 0;
+  }
 
-/** Notes that the first `sentChunks` chunks of the stored reply were delivered. */
-export async function recordProgress(
-  store: StateStore,
-  claim: Claim,
-  sentChunks: number,
-): Promise<void> {
-  await ownedUpdate(store, claim, { sentChunks });
-  claim.sentChunks = sentChunks;
-}
+  /** What an earlier attempt stored, if it got as far as a reply. */
+  get resumed(): ReplyProgress | undefined {
+    return this.#progress && { ...this.#progress };
+  }
 
-/** Marks the message handled; later deliveries are duplicates for at least 24 h. */
-export async function completeMessage(
-  store: StateStore,
-  claim: Claim,
-  now: number,
-  outcome: string,
-): Promise<void> {
-  await ownedUpdate(store, claim, {
-    status: COMPLETED,
-    outcome,
-    reply: undefined,
-    leaseUntil: undefined,
-    expiresAt: toEpochSeconds(now + COMPLETED_TTL_MS),
-  });
-}
+  /** Extends the lease while the message is handled (see the timeline above). */
+  renew(leaseUntil: number): Promise<void> {
+    return this.#write({ leaseUntil });
+  }
 
-/**
- * Gives the message up after a failure, so the platform's retry (or DingTalk's redelivery)
- * handles it: with nothing sent yet the record is deleted; otherwise the lease is zeroed and
- * the stored reply and progress stay for the retry.
- */
-export async function abandonMessage(store: StateStore, claim: Claim): Promise<void> {
-  const key = keys.dedupClaim(claim.accountId, claim.msgId);
-  if (claim.reply === undefined) {
-    await store.delete(key.pk, key.sk, cond.equals('owner', claim.owner));
-  } else {
-    // `sentChunks` as known here includes a last chunk whose completion write failed.
-    await store.update(
-      key.pk,
-      key.sk,
-      { leaseUntil: 0, sentChunks: claim.sentChunks },
-      cond.equals('owner', claim.owner),
+  /**
+   * Stores the reply and marks its first chunk as about to be sent, in one write: a retry after
+   * this point resumes with this reply (no second agent call) and does not send chunk 0 again.
+   */
+  async storeReply(reply: string): Promise<void> {
+    await this.#write({ reply, sent: 0, attempted: 1 });
+    this.#storedAttempted = 1;
+    // Not sent yet: if this attempt fails before sending, `abandon` stores attempted = 0.
+    this.#progress = { reply, sent: 0, attempted: 0 };
+  }
+
+  /** Chunk `index` is about to go out; every chunk before it was confirmed. */
+  async sending(index: number): Promise<void> {
+    const progress = this.#requireProgress();
+    if (this.#storedAttempted < index + 1) {
+      await this.#write({ sent: index, attempted: index + 1 });
+      this.#storedAttempted = index + 1;
+    }
+    this.#progress = { ...progress, sent: index, attempted: index + 1 };
+  }
+
+  /**
+   * DingTalk confirmed chunk `index` (kept in memory: the next `sending`, or the completion,
+   * writes it), or answered that it was not sent (`landed: false`), so a retry sends it again.
+   */
+  settled(index: number, landed: boolean): void {
+    const progress = this.#requireProgress();
+    this.#progress = landed
+      ? { ...progress, sent: index + 1, attempted: Math.max(progress.attempted, index + 1) }
+      : { ...progress, sent: index, attempted: index };
+  }
+
+  /** Marks the message done; later deliveries are duplicates for at least 24 h. */
+  async complete(now: number, outcome: string): Promise<void> {
+    await this.#write(
+      {
+        status: COMPLETED,
+        outcome,
+        reply: undefined,
+        leaseUntil: undefined,
+        expiresAt: toEpochSeconds(now + COMPLETED_TTL_MS),
+      },
+      cond.equals('owner', this.owner),
     );
+    this.#finished = true;
+  }
+
+  /**
+   * Gives the message up for a retry: the lease is zeroed so the next delivery takes over at
+   * once, and the reply with what is known of its progress stays for it. The record is kept
+   * (not deleted) so that the attempt count survives.
+   */
+  async abandon(): Promise<void> {
+    if (this.#finished) return;
+    const progress = this.#progress;
+    this.#finished = true;
+    await this.#write(
+      progress
+        ? { leaseUntil: 0, sent: progress.sent, attempted: progress.attempted }
+        : { leaseUntil: 0 },
+    );
+  }
+
+  #requireProgress(): ReplyProgress {
+    if (!this.#progress)
+      throw new ChannelError('dedup_no_reply', 'no reply is stored for this message');
+    return this.#progress;
+  }
+
+  async #write(set: Record<string, StateValue | undefined>, condition?: Condition): Promise<void> {
+    const result = await this.store.update(
+      this.key.pk,
+      this.key.sk,
+      set,
+      condition ?? cond.equals('owner', this.owner),
+    );
+    if (!result.ok) throw new LostClaimError(this.key.sk);
   }
 }
 
-async function ownedUpdate(
-  store: StateStore,
-  claim: Claim,
-  set: Parameters<StateStore['update']>[2],
-): Promise<void> {
-  const key = keys.dedupClaim(claim.accountId, claim.msgId);
-  const result = await store.update(key.pk, key.sk, set, cond.equals('owner', claim.owner));
-  if (!result.ok) throw new LostClaimError(claim.msgId);
+function numberOf(value: StateValue | undefined): number {
+  return typeof value === 'number' ? value : 0;
+}
+
+function progressOf(item: StateItem): ReplyProgress | undefined {
+  if (typeof item.reply !== 'string') return undefined;
+  const sent = numberOf(item.sent ?? item.sentChunks);
+  return { reply: item.reply, sent, attempted: Math.max(sent, numberOf(item.attempted)) };
 }
 
 /** Another invocation took the message over (our lease ran out): stop without sending more. */
 export class LostClaimError extends ChannelError {
   override name = 'LostClaimError';
-  constructor(msgId: string) {
-    super(
-      'dedup_claim_lost',
-      `the dedup claim of message ${msgId} was taken over by another invocation`,
-    );
+  constructor(what: string) {
+    super('dedup_claim_lost', `the dedup claim ${what} was taken over by another invocation`);
   }
 }

@@ -1,21 +1,26 @@
 /**
- * Sessions (channel-semantics.md §6): the session key, one message at a time per session in
- * arrival order, and the history kept for stateless agents.
+ * Sessions (channel-semantics.md §6): the session key, and one message at a time per session.
  *
- * Order without a sequencer: a message of a busy session writes a queue entry sorted by
- * `createAt`, then waits until it is the oldest live entry AND holds the session lease. A message
- * that finds the session idle takes the lease at once and only checks that no older message is
- * queued (else it gives the lease back and queues). Messages that are in flight together are
- * therefore handled oldest first and never interleave; a message that reaches the function after
- * a later one already started is handled after it (a sent reply cannot be taken back).
+ * The session's lease item (`keys.sessionLease`) says who holds the session and whether anybody
+ * waits (`waiting`). A message that finds the session busy writes a queue entry sorted by
+ * `createAt`, flags the lease `waiting`, and polls; the holder, when it leaves, hands the lease to
+ * the oldest live waiter instead of freeing it. So an idle session costs one conditional write to
+ * enter and one to leave, and no queue read (the fast path); waiters are served oldest first.
  *
+ *   idle ──put(lease: mine, waiting=false | absent or dead and nobody waiting)──► held
+ *   held ──a newcomer finds it held → queue entry + waiting=true, polls──► (waits)
+ *   leave ──delete(if mine and waiting=false)──► idle
+ *         └─ waiting=true → query the queue → lease := oldest live waiter (or delete if none)
+ *   a dead holder's lease (leaseUntil < now) → the oldest live waiter takes it
+ *
+ * Two messages arriving at an idle session at the same instant are ordered by whichever write
+ * lands first (a sent reply cannot be taken back, so "arrival" is the write order there).
  * Busy session policy: wait, polling with backoff, for at most `maxWaitMs` (bounded by the time
- * the function has left); after that the message is handled anyway and `session.wait_exceeded`
- * is logged, because losing a message is worse than answering it out of turn. Leases are short
- * (`leaseMs`) and renewed while their holder runs, so a holder that died stops blocking soon.
+ * left); after that the message runs without the lease and `session.wait_exceeded` is logged,
+ * because losing a message is worse than answering it out of turn. Leases are short (`leaseMs`)
+ * and renewed while their holder runs, so a holder that died stops blocking soon.
  * Guarded by test/pipeline/session.test.ts and test/pipeline/handler-session.test.ts.
  */
-import type { ChatTurn } from '../agent/port.js';
 import { sleep } from '../dingtalk/http.js';
 import type { InboundMessage } from '../dingtalk/inbound-types.js';
 import type { Logger } from '../log.js';
@@ -35,7 +40,7 @@ export function sessionKey(
 
 export interface SessionTurnOptions {
   now: () => number;
-  /** The function's deadline (epoch ms): the lease lasts until then. */
+  /** The function's deadline (epoch ms): no lease outlives it. */
   deadline: number;
   maxWaitMs: number;
   logger: Logger;
@@ -55,6 +60,122 @@ export interface SessionTurn {
 const FIRST_POLL_MS = 20;
 const MAX_POLL_MS = 500;
 
+/** One message's view of its session's records. */
+class SessionSeat {
+  readonly lease: { pk: string; sk: string };
+  readonly entry: { pk: string; sk: string };
+  readonly queue: { pk: string; skPrefix: string };
+  readonly mine;
+  /** When this message began to enter: the wait bound counts from here. */
+  readonly startedAt: number;
+
+  constructor(
+    readonly store: StateStore,
+    accountId: string,
+    key: string,
+    readonly message: InboundMessage,
+    readonly options: SessionTurnOptions,
+  ) {
+    this.lease = keys.sessionLease(accountId, key);
+    this.entry = keys.sessionQueueEntry(accountId, key, message.createAt, message.msgId);
+    this.queue = keys.sessionQueue(accountId, key);
+    this.mine = cond.equals('msgId', message.msgId);
+    this.startedAt = options.now();
+  }
+
+  leaseUntil(): number {
+    return Math.min(this.options.deadline, this.options.now() + this.options.leaseMs);
+  }
+
+  /** The fast path: the session is free (or its holder is dead and nobody waits). */
+  enterIdle() {
+    const now = this.options.now();
+    return this.putLease(
+      cond.or(
+        cond.notExists(),
+        cond.and(cond.lessThan('leaseUntil', now), cond.equals('waiting', false)),
+      ),
+      false,
+    );
+  }
+
+  putLease(condition: ReturnType<typeof cond.or>, waiting: boolean, msgId = this.message.msgId) {
+    const until = this.leaseUntil();
+    return this.store.put(
+      { ...this.lease, msgId, leaseUntil: until, waiting, expiresAt: toEpochSeconds(until) + 60 },
+      condition,
+    );
+  }
+
+  writeEntry(): Promise<number> {
+    const until = this.leaseUntil();
+    const item = { ...this.entry, msgId: this.message.msgId, leaseUntil: until };
+    return this.store.put({ ...item, expiresAt: toEpochSeconds(until) + 60 }).then(() => until);
+  }
+
+  /** The oldest live waiter other than this message, if any. */
+  async nextWaiter(now: number): Promise<StateItem | undefined> {
+    const entries = await this.store.query(this.queue.pk, {
+      skPrefix: this.queue.skPrefix,
+      limit: 10,
+    });
+    return entries.find((e) => e.sk !== this.entry.sk && isLive(e, now));
+  }
+
+  /** True when no live entry is older than this message's (its own may not be written yet). */
+  async isOldest(now: number): Promise<boolean> {
+    const entries = await this.store.query(this.queue.pk, {
+      skPrefix: this.queue.skPrefix,
+      limit: 10,
+    });
+    const first = entries.find((e) => e.sk === this.entry.sk || isLive(e, now));
+    return first === undefined || first.sk >= this.entry.sk;
+  }
+
+  turn(exclusive: boolean, queued: boolean): SessionTurn {
+    return {
+      exclusive,
+      renew: async () => {
+        const until = this.leaseUntil();
+        await Promise.all([
+          exclusive
+            ? this.store.update(
+                this.lease.pk,
+                this.lease.sk,
+                { leaseUntil: until, expiresAt: toEpochSeconds(until) + 60 },
+                this.mine,
+              )
+            : undefined,
+          queued ? this.writeEntry() : undefined,
+        ]);
+      },
+      leave: async () => {
+        await Promise.all([
+          exclusive ? this.handOver() : undefined,
+          queued ? this.store.delete(this.entry.pk, this.entry.sk) : undefined,
+        ]);
+      },
+    };
+  }
+
+  /** Frees the lease, or passes it to the oldest live waiter when somebody flagged `waiting`. */
+  async handOver(): Promise<void> {
+    const freed = await this.store.delete(
+      this.lease.pk,
+      this.lease.sk,
+      cond.and(this.mine, cond.equals('waiting', false)),
+    );
+    if (freed.ok || freed.current?.msgId !== this.message.msgId) return;
+    const next = await this.nextWaiter(this.options.now());
+    if (!next) {
+      await this.store.delete(this.lease.pk, this.lease.sk, this.mine);
+      return;
+    }
+    // The waiter renews it once it sees it; if it died meanwhile, the lease runs out.
+    await this.putLease(this.mine, true, String(next.msgId));
+  }
+}
+
 /** Waits for this message's turn in its session (see the module comment). */
 export async function enterSession(
   store: StateStore,
@@ -63,149 +184,80 @@ export async function enterSession(
   message: InboundMessage,
   options: SessionTurnOptions,
 ): Promise<SessionTurn> {
-  const entry = keys.sessionQueueEntry(accountId, key, message.createAt, message.msgId);
-  const lease = keys.sessionLease(accountId, key);
-  const queue = keys.sessionQueue(accountId, key);
-  const leaseUntil = () => Math.min(options.deadline, options.now() + options.leaseMs);
-  const mine = cond.equals('msgId', message.msgId);
-  const claimLease = (
-    now: number,
-    condition = cond.or(cond.notExists(), cond.lessThan('leaseUntil', now)),
-  ) => {
-    const until = leaseUntil();
-    return store.put(
-      { ...lease, msgId: message.msgId, leaseUntil: until, expiresAt: toEpochSeconds(until) + 60 },
-      condition,
-    );
-  };
-  // Liveness is judged on `leaseUntil` (ms); `expiresAt` only drives storage cleanup.
-  const writeEntry = async () => {
-    const until = leaseUntil();
-    await store.put({
-      ...entry,
-      msgId: message.msgId,
-      leaseUntil: until,
-      expiresAt: toEpochSeconds(until) + 60,
-    });
-    return until;
-  };
-  const turn = (exclusive: boolean, queued: boolean): SessionTurn => ({
-    exclusive,
-    async renew() {
-      const until = leaseUntil();
-      await Promise.all([
-        exclusive
-          ? store.update(
-              lease.pk,
-              lease.sk,
-              { leaseUntil: until, expiresAt: toEpochSeconds(until) + 60 },
-              mine,
-            )
-          : undefined,
-        queued ? writeEntry() : undefined,
-      ]);
-    },
-    async leave() {
-      await Promise.all([
-        exclusive ? store.delete(lease.pk, lease.sk, mine) : undefined,
-        queued ? store.delete(entry.pk, entry.sk) : undefined,
-      ]);
-    },
-  });
+  const seat = new SessionSeat(store, accountId, key, message, options);
+  if ((await seat.enterIdle()).ok) return seat.turn(true, false);
+  return waitForTurn(seat);
+}
 
-  // Fast path, an idle session: take the free lease, then make sure no older message is queued
-  // (if one is, give the lease back and queue up behind it). No queue entry is written.
-  const now = options.now();
-  if ((await claimLease(now)).ok) {
-    if (await isOldestWaiting(store, queue, entry.sk, now)) return turn(true, false);
-    await store.delete(lease.pk, lease.sk, mine);
-  }
+/** The fast path as a speculative step: the turn if the session was idle, else undefined. */
+export async function tryEnterIdleSession(
+  store: StateStore,
+  accountId: string,
+  key: string,
+  message: InboundMessage,
+  options: SessionTurnOptions,
+): Promise<{ turn?: SessionTurn; wait: () => Promise<SessionTurn> }> {
+  const seat = new SessionSeat(store, accountId, key, message, options);
+  const entered = await seat.enterIdle();
+  return entered.ok
+    ? { turn: seat.turn(true, false), wait: () => waitForTurn(seat) }
+    : { wait: () => waitForTurn(seat) };
+}
 
-  let entryUntil = await writeEntry();
-  const waitUntil = Math.min(options.deadline, options.now() + options.maxWaitMs);
+async function waitForTurn(seat: SessionSeat): Promise<SessionTurn> {
+  const { store, lease, options, message } = seat;
+  let entryUntil = await seat.writeEntry();
+  const waitUntil = Math.min(options.deadline, seat.startedAt + options.maxWaitMs);
   for (let poll = FIRST_POLL_MS; ; poll = Math.min(MAX_POLL_MS, poll * 2)) {
     const now = options.now();
-    if (entryUntil - now < options.leaseMs / 2) entryUntil = await writeEntry(); // still waiting: stay live
-    if (await isOldestWaiting(store, queue, entry.sk, now)) {
-      const claimed = await claimLease(
-        now,
-        cond.or(cond.notExists(), cond.lessThan('leaseUntil', now), mine),
+    if (entryUntil - now < options.leaseMs / 2) entryUntil = await seat.writeEntry(); // stay live
+    const current = await store.get(lease.pk, lease.sk);
+    if (current?.msgId === message.msgId) {
+      // Handed over by the previous holder: make it ours for a full lease.
+      const taken = await seat.putLease(seat.mine, true);
+      if (taken.ok) return seat.turn(true, true);
+    } else if (!current || numberOf(current.leaseUntil) < now) {
+      // Free, or its holder died: the oldest waiter takes it (and keeps `waiting` set, since
+      // others may queue behind it; its leave then looks at the queue).
+      if (await seat.isOldest(now)) {
+        const taken = await seat.putLease(
+          current
+            ? cond.and(
+                cond.equals('msgId', String(current.msgId)),
+                cond.lessThan('leaseUntil', now),
+              )
+            : cond.notExists(),
+          true,
+        );
+        if (taken.ok) return seat.turn(true, true);
+      }
+    } else if (current.waiting !== true) {
+      // Tell the holder somebody waits, so it hands over instead of freeing the session.
+      await store.update(
+        lease.pk,
+        lease.sk,
+        { waiting: true },
+        cond.equals('msgId', String(current.msgId)),
       );
-      if (claimed.ok) return turn(true, true);
     }
     if (now + poll > waitUntil) {
       options.logger.warn('session.wait_exceeded', {
         msgId: message.msgId,
         waitedMs: options.maxWaitMs,
       });
-      return turn(false, true);
+      return seat.turn(false, true);
     }
     await sleep(poll);
   }
 }
 
-async function isOldestWaiting(
-  store: StateStore,
-  queue: { pk: string; skPrefix: string },
-  mySk: string,
-  now: number,
-): Promise<boolean> {
-  const nowSeconds = toEpochSeconds(now);
-  const entries = await store.query(queue.pk, { skPrefix: queue.skPrefix, limit: 10 });
-  // An entry is live until its function's deadline: a dead holder's entry must stop blocking
-  // when its lease does, not when the cleanup TTL (a minute later) passes.
-  const live = (e: StateItem) =>
-    typeof e.leaseUntil === 'number' ? e.leaseUntil >= now : (e.expiresAt ?? 0) >= nowSeconds;
-  // Sorted by sk = arrival order: no live entry before mine (mine may not be written yet).
-  const first = entries.find((e) => e.sk === mySk || live(e));
-  return first === undefined || first.sk >= mySk;
+/** An entry is live until its message's lease: a dead holder's entry stops blocking with it. */
+function isLive(entry: StateItem, now: number): boolean {
+  return typeof entry.leaseUntil === 'number'
+    ? entry.leaseUntil >= now
+    : (entry.expiresAt ?? 0) >= toEpochSeconds(now);
 }
 
-/** The stored history of a session, oldest first, with the msgId of the last turn recorded. */
-export interface SessionHistory {
-  turns: ChatTurn[];
-  lastMsgId?: string;
-}
-
-/** History lives in generation 0 of the layout; `/new` and `/reset` empty it. */
-const HISTORY_GENERATION = 0;
-/** Idle sessions are cleaned up by storage TTL after this long. */
-export const SESSION_IDLE_TTL_MS = 30 * 24 * 60 * 60 * 1000;
-
-export async function loadHistory(
-  store: StateStore,
-  accountId: string,
-  key: string,
-): Promise<SessionHistory> {
-  const k = keys.sessionHistory(accountId, key, HISTORY_GENERATION);
-  const item = await store.get(k.pk, k.sk);
-  const turns = Array.isArray(item?.turns) ? (item.turns as unknown as ChatTurn[]) : [];
-  return { turns, ...(typeof item?.lastMsgId === 'string' ? { lastMsgId: item.lastMsgId } : {}) };
-}
-
-/** Writes the history; `lastMsgId` makes a retried append of the same message a no-op. */
-export async function saveHistory(
-  store: StateStore,
-  accountId: string,
-  key: string,
-  history: SessionHistory,
-  now: number,
-): Promise<void> {
-  const k = keys.sessionHistory(accountId, key, HISTORY_GENERATION);
-  await store.put({
-    ...k,
-    turns: history.turns as unknown as { role: string; content: string }[],
-    ...(history.lastMsgId ? { lastMsgId: history.lastMsgId } : {}),
-    updatedAt: now,
-    expiresAt: toEpochSeconds(now + SESSION_IDLE_TTL_MS),
-  });
-}
-
-export async function resetHistory(
-  store: StateStore,
-  accountId: string,
-  key: string,
-  now: number,
-): Promise<void> {
-  await saveHistory(store, accountId, key, { turns: [] }, now);
+function numberOf(value: unknown): number {
+  return typeof value === 'number' ? value : 0;
 }

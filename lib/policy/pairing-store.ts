@@ -107,6 +107,27 @@ export async function findPendingRequest(
 }
 
 /**
+ * The cheap look before pairing (issue "cheap drops"): one query of the capacity slots tells
+ * whether the sender already holds a live request (`pending`: drop, no reply) or all slots are
+ * taken by others (`capacity`: drop, no record). Only `open` goes on to `startPairing`, which
+ * re-checks everything with conditional writes; this read decides nothing that a race could
+ * turn into a second challenge.
+ */
+export async function pairingGate(
+  store: StateStore,
+  sender: { accountId: string; userId: string },
+  nowMs: number,
+): Promise<'pending' | 'capacity' | 'open'> {
+  const nowSeconds = toEpochSeconds(nowMs);
+  const q = keys.pairingSlots(sender.accountId);
+  const live = (await store.query(q.pk, { skPrefix: q.skPrefix })).filter(
+    (slot) => !isExpired(slot, nowSeconds),
+  );
+  if (live.some((slot) => slot.senderId === sender.userId)) return 'pending';
+  return live.length >= PAIRING_SLOTS ? 'capacity' : 'open';
+}
+
+/**
  * Creates the sender's request, or finds the live one (§3). Only `created` means "send the
  * challenge"; every other status drops the message without a reply.
  */

@@ -7,7 +7,7 @@ import type { LoadedConfig } from '../config/index.js';
 import { createForwarder } from '../forward/index.js';
 import type { Forwarder, MessageHandler } from '../forward/port.js';
 import { createLogger, type Logger } from '../log.js';
-import { handleMessageEvent } from '../pipeline/handler.js';
+import { createMessageHandler } from '../pipeline/index.js';
 import { createRuntime, type PipelineRuntime, type RuntimeOverrides } from '../runtime/index.js';
 import { type HealthServer, startHealthServer } from './health.js';
 import { Relay, type RelayOptions } from './relay.js';
@@ -40,7 +40,7 @@ export async function runRelay(
   if (config.settings.relay.target === 'inprocess') {
     const rt = await createRuntime(config, { logger, ...options.runtime });
     runtime = rt;
-    handler = (event, context) => handleMessageEvent(rt, event, context);
+    handler = createMessageHandler(rt);
   }
   const forwarder = await createForwarder(config.settings, { handler, logger });
   const relay = new Relay({

@@ -23,6 +23,8 @@ export interface RuntimeOverrides {
   now?: () => number;
   fetch?: typeof fetch;
   onApiCall?: (call: ApiCall) => void;
+  /** Bound of one session-webhook post (tests shorten it to produce a "no answer"). */
+  webhookTimeoutMs?: number;
   sessionMaxWaitMs?: number;
   replyReserveMs?: number;
   leaseMs?: number;
@@ -70,6 +72,7 @@ export async function createRuntime(
           apiBase: config.settings.dingtalk.apiBase,
           ...(overrides.fetch ? { fetch: overrides.fetch } : {}),
           ...(overrides.onApiCall ? { onCall: overrides.onApiCall } : {}),
+          ...(overrides.webhookTimeoutMs ? { webhookTimeoutMs: overrides.webhookTimeoutMs } : {}),
         });
         apis.set(account.accountId, api);
       }

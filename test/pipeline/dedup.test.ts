@@ -6,14 +6,11 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manualClock } from '../../lib/clock.js';
 import {
-  abandonMessage,
-  type Claim,
   COMPLETED_TTL_MS,
   claimMessage,
-  completeMessage,
   LostClaimError,
-  recordProgress,
-  recordReply,
+  MAX_ATTEMPTS,
+  type MessageClaim,
 } from '../../lib/pipeline/dedup.js';
 import { keys } from '../../lib/state/keys.js';
 import { MemoryStateStore } from '../../lib/state/memory.js';
@@ -50,22 +47,20 @@ describe.each<Backend>(['memory', 'dynalite'])('dedup claims on %s', (backend) =
     return { clock, msgId, claim, record };
   }
 
-  async function claimed(result: Awaited<ReturnType<typeof claimMessage>>): Promise<Claim> {
+  async function claimed(result: Awaited<ReturnType<typeof claimMessage>>): Promise<MessageClaim> {
     if (!result.claimed) throw new Error(`expected a claim, got ${result.reason}`);
     return result.claim;
   }
 
   it('claims a new message, with no stored reply and nothing sent', async () => {
-    const { claim, record, msgId, clock } = setup();
-    const result = await claim();
-    expect(result).toMatchObject({
-      claimed: true,
-      claim: { accountId: ACCOUNT, msgId, sentChunks: 0 },
-    });
-    expect(result.claimed && result.claim.reply).toBeUndefined();
+    const { claim, record, clock } = setup();
+    const first = await claimed(await claim());
+    expect(first.resumed).toBeUndefined();
+    expect(first.attempts).toBe(1);
     expect(await record()).toMatchObject({
       status: 'INPROGRESS',
       leaseUntil: clock.now() + LEASE_MS,
+      attempts: 1,
     });
   });
 
@@ -89,8 +84,8 @@ describe.each<Backend>(['memory', 'dynalite'])('dedup claims on %s', (backend) =
   it('keeps a completed message a duplicate for at least 24 hours, then forgets it', async () => {
     const { claim, record, clock } = setup();
     const first = await claimed(await claim());
-    await recordReply(store, first, 'the answer');
-    await completeMessage(store, first, clock.now(), 'handled');
+    await first.storeReply('the answer');
+    await first.complete(clock.now(), 'handled');
     const done = await record();
     expect(done).toMatchObject({ status: 'COMPLETED', outcome: 'handled' });
     // The stored reply and lease are dropped once the message is complete.
@@ -104,51 +99,89 @@ describe.each<Backend>(['memory', 'dynalite'])('dedup claims on %s', (backend) =
 
     clock.advance(2_000 + 1_000); // expiresAt (seconds) is now behind the clock
     const again = await claimed(await claim());
-    expect(again.reply).toBeUndefined();
-    expect(again.sentChunks).toBe(0);
+    expect(again.resumed).toBeUndefined();
+    expect(again.attempts).toBe(1);
   });
 
-  it('takes over an expired lease (the holder died) and starts afresh', async () => {
+  it('takes over an expired lease (the holder died) and starts afresh, counting the attempt', async () => {
     const { claim, record, clock } = setup();
-    const dead = await claimed(await claim());
+    await claimed(await claim());
+    const deadOwner = (await record())?.owner;
     clock.advance(LEASE_MS + 1);
     const next = await claimed(await claim());
-    expect(next.owner).not.toBe(dead.owner);
-    expect(next.reply).toBeUndefined();
-    expect(await record()).toMatchObject({ status: 'INPROGRESS', owner: next.owner });
+    expect(next.attempts).toBe(2);
+    expect(next.resumed).toBeUndefined();
+    const now = await record();
+    expect(now).toMatchObject({ status: 'INPROGRESS', attempts: 2 });
+    expect(now?.owner).not.toBe(deadOwner);
   });
 
   it('takes over an expired lease with the stored reply and progress of the dead holder', async () => {
     const { claim, clock } = setup();
     const dead = await claimed(await claim());
-    await recordReply(store, dead, 'stored answer');
-    await recordProgress(store, dead, 2);
+    await dead.storeReply('stored answer');
+    await dead.sending(0);
+    dead.settled(0, true);
+    await dead.sending(1); // chunk 0 confirmed, chunk 1 about to go: then the process died
     clock.advance(LEASE_MS + 1);
     const next = await claimed(await claim());
-    expect(next).toMatchObject({ reply: 'stored answer', sentChunks: 2 });
+    expect(next.resumed).toEqual({ reply: 'stored answer', sent: 1, attempted: 2 });
   });
 
-  it('abandon with nothing stored deletes the record: the retry runs afresh at once', async () => {
-    const { claim, record } = setup();
-    const first = await claimed(await claim());
-    await abandonMessage(store, first);
-    expect(await record()).toBeUndefined();
-    const retry = await claimed(await claim());
-    expect(retry.reply).toBeUndefined();
-    expect(retry.sentChunks).toBe(0);
+  it('marks chunk 0 as maybe sent with the reply itself: a crash after storing never resends it', async () => {
+    const { claim, record, clock } = setup();
+    const dead = await claimed(await claim());
+    await dead.storeReply('answer');
+    expect(await record()).toMatchObject({ reply: 'answer', sent: 0, attempted: 1 });
+    clock.advance(LEASE_MS + 1);
+    expect((await claimed(await claim())).resumed).toEqual({
+      reply: 'answer',
+      sent: 0,
+      attempted: 1,
+    });
   });
 
-  it('abandon after the reply was stored keeps it and its progress, and frees the lease', async () => {
+  it('abandon before anything was sent stores attempted 0, so the retry sends chunk 0', async () => {
     const { claim, record } = setup();
     const first = await claimed(await claim());
-    await recordReply(store, first, 'partly sent');
-    await recordProgress(store, first, 1);
-    await abandonMessage(store, first);
-    expect(await record()).toMatchObject({ reply: 'partly sent', sentChunks: 1, leaseUntil: 0 });
-    // No waiting for the original lease: the retry resumes immediately.
+    await first.storeReply('not sent yet');
+    await first.abandon(); // e.g. the history write failed before sending
+    expect(await record()).toMatchObject({ sent: 0, attempted: 0, leaseUntil: 0 });
     const retry = await claimed(await claim());
-    expect(retry).toMatchObject({ reply: 'partly sent', sentChunks: 1 });
-    expect(retry.owner).not.toBe(first.owner);
+    expect(retry.resumed).toEqual({ reply: 'not sent yet', sent: 0, attempted: 0 });
+  });
+
+  it('abandon keeps the record (and its attempt count) and frees the lease at once', async () => {
+    const { claim, record } = setup();
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      const c = await claimed(await claim());
+      expect(c.attempts).toBe(attempt);
+      await c.abandon();
+      expect(await record()).toMatchObject({
+        status: 'INPROGRESS',
+        leaseUntil: 0,
+        attempts: attempt,
+      });
+    }
+  });
+
+  it('abandon after a refused chunk stores it as not sent: the retry sends it again', async () => {
+    const { claim, record } = setup();
+    const first = await claimed(await claim());
+    await first.storeReply('partly sent');
+    await first.sending(0);
+    first.settled(0, true);
+    await first.sending(1);
+    first.settled(1, false); // DingTalk answered "no" for chunk 1
+    await first.abandon();
+    expect(await record()).toMatchObject({
+      reply: 'partly sent',
+      sent: 1,
+      attempted: 1,
+      leaseUntil: 0,
+    });
+    const retry = await claimed(await claim());
+    expect(retry.resumed).toEqual({ reply: 'partly sent', sent: 1, attempted: 1 });
   });
 
   it('throws LostClaimError when the claim was taken over, and leaves the new owner alone', async () => {
@@ -156,20 +189,19 @@ describe.each<Backend>(['memory', 'dynalite'])('dedup claims on %s', (backend) =
     const slow = await claimed(await claim());
     clock.advance(LEASE_MS + 1);
     const fast = await claimed(await claim());
+    const fastOwner = (await record())?.owner;
 
-    await expect(recordReply(store, slow, 'late answer')).rejects.toBeInstanceOf(LostClaimError);
-    await expect(recordProgress(store, slow, 1)).rejects.toMatchObject({
+    await expect(slow.storeReply('late answer')).rejects.toBeInstanceOf(LostClaimError);
+    await expect(slow.renew(clock.now() + LEASE_MS)).rejects.toMatchObject({
       code: 'dedup_claim_lost',
     });
-    await expect(completeMessage(store, slow, clock.now(), 'handled')).rejects.toBeInstanceOf(
-      LostClaimError,
-    );
-    await abandonMessage(store, slow); // conditional on the owner: a no-op now
-    expect(await record()).toMatchObject({ status: 'INPROGRESS', owner: fast.owner });
+    await expect(slow.complete(clock.now(), 'handled')).rejects.toBeInstanceOf(LostClaimError);
+    await expect(slow.abandon()).rejects.toBeInstanceOf(LostClaimError);
+    expect(await record()).toMatchObject({ status: 'INPROGRESS', owner: fastOwner });
     expect((await record())?.reply).toBeUndefined();
 
-    await recordReply(store, fast, 'answer');
-    await completeMessage(store, fast, clock.now(), 'handled');
+    await fast.storeReply('answer');
+    await fast.complete(clock.now(), 'handled');
     expect(await record()).toMatchObject({ status: 'COMPLETED' });
   });
 });

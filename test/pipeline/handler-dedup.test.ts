@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseRobotMessage } from '../../lib/dingtalk/inbound.js';
 import type { MessageEvent } from '../../lib/forward/port.js';
-import { claimMessage, recordReply } from '../../lib/pipeline/dedup.js';
+import { claimMessage } from '../../lib/pipeline/dedup.js';
 import { handleMessageEvent } from '../../lib/pipeline/handler.js';
 import { enterSession, sessionKey } from '../../lib/pipeline/session.js';
 import { keys } from '../../lib/state/keys.js';
@@ -78,7 +78,7 @@ describe('a handler that fails after the agent answered', () => {
     await expect(rig.ch.handle(event)).rejects.toMatchObject({ code: 'ServiceUnavailable' });
     expect(rig.ai.requests).toHaveLength(1);
     expect(rig.sent()).toEqual([]);
-    expect(rig.ch.logger.lines.map((l) => l.event)).toContain('pipeline.failed');
+    expect(rig.ch.logger.lines.map((l) => l.event)).toContain('pipeline.failed_retry');
 
     expect(await rig.ch.handle(event)).toEqual({ status: 'handled', reason: 'resumed' });
     expect(rig.ai.requests).toHaveLength(1); // the agent is not asked twice
@@ -151,18 +151,43 @@ describe('a handler whose process died holding the claim', () => {
     expect(rig.sent()).toEqual(['answer to second try']);
   });
 
-  it('a process that died after storing the reply: the retry sends it without the agent', async () => {
+  it('a process that died after storing the reply: the retry neither asks the agent nor sends chunk 0 again', async () => {
     rig = await startRig();
     const { event, msgId } = rig.ch.inject(dm('question'));
     const claim = await dieWhileHandling(rig, event, Date.now() + 60_000);
-    await recordReply(rig.ch.store, claim, 'the stored answer');
+    // Storing the reply marks chunk 0 as maybe sent (its post may have gone out before the
+    // crash): a send that may have happened is never repeated.
+    await claim.storeReply('the stored answer');
     // The platform retries after the function's timeout: the clock is past the lease by then.
     const later = { ...rig.ch.rt, now: () => Date.now() + 61_000 };
     const outcome = await handleMessageEvent(later, event, { deadline: Date.now() + 91_000 });
     expect(outcome).toEqual({ status: 'handled', reason: 'resumed' });
     expect(rig.ai.requests).toHaveLength(0);
-    expect(rig.sent()).toEqual(['the stored answer']);
+    expect(rig.sent()).toEqual([]);
+    expect(rig.ch.logger.lines.find((l) => l.event === 'reply.ambiguous_skipped')).toMatchObject({
+      chunks: [0, 1],
+    });
     const key = keys.dedupClaim('default', msgId);
     expect(await rig.ch.store.get(key.pk, key.sk)).toMatchObject({ status: 'COMPLETED' });
+  });
+
+  it('a process that died between two chunks: the retry sends only the chunks never attempted', async () => {
+    rig = await startRig({ channel: { textChunkLimit: 200 } });
+    const { event } = rig.ch.inject(dm('question'));
+    const claim = await dieWhileHandling(rig, event, Date.now() + 60_000);
+    const reply = ['first part', 'second part', 'third part']
+      .map((p) => `${p} ${'x'.repeat(180)}`)
+      .join('\n');
+    await claim.storeReply(reply);
+    await claim.sending(0);
+    claim.settled(0, true);
+    await claim.sending(1); // chunk 1's post went out (or not): then the process died
+    const later = { ...rig.ch.rt, now: () => Date.now() + 61_000 };
+    expect(await handleMessageEvent(later, event, { deadline: Date.now() + 91_000 })).toEqual({
+      status: 'handled',
+      reason: 'resumed',
+    });
+    expect(rig.sent()).toHaveLength(1);
+    expect(rig.sent()[0]).toContain('third part');
   });
 });

@@ -72,8 +72,11 @@ describe('dropped messages reach nothing (§2, §4)', () => {
     expect(rig.ch.logger.lines).toContainEqual(
       expect.objectContaining({ event: 'policy.drop', reason }),
     );
-    // A redelivery of the dropped message is a duplicate, not a second evaluation.
-    expect(await rig.ch.handle(event)).toMatchObject({ status: 'duplicate' });
+    // Policy runs before the claim: a redelivery is dropped again, as cheaply, with nothing
+    // written that could make it a duplicate (a drop has no effect to repeat).
+    expect(await rig.ch.handle(event)).toEqual({ status: 'dropped', reason });
+    expect(rig.ai.requests).toHaveLength(0);
+    expect(rig.calls).toEqual([]);
   });
 });
 
@@ -173,27 +176,88 @@ describe('cost of one handled text message (echo agent, webhook reply)', () => {
     ch.rt.store = store;
     const { event } = ch.inject(input);
     expect(await ch.handle(event)).toEqual({ status: 'handled' });
-    const handled = { ...store.counts, total: store.total(), calls: [...calls] };
+    const handled = {
+      ...store.counts,
+      total: store.total(),
+      rounds: store.rounds(),
+      calls: [...calls],
+    };
     store.reset();
     calls.length = 0;
     expect(await ch.handle(event)).toMatchObject({ status: 'duplicate' });
-    const duplicate = { total: store.total(), calls: [...calls] };
+    const duplicate = { total: store.total(), rounds: store.rounds(), calls: [...calls] };
     return { handled, duplicate, sent: ch.sim.outbox() };
   }
 
-  it('DM: at most 12 store operations, one free webhook call, no paid OpenAPI call', async () => {
+  it('DM: 7 store operations in 3 sequential round trips, one free webhook call, no paid OpenAPI call', async () => {
     const { handled, duplicate, sent } = await measure(dm('what does this cost?'));
     expect(sent).toMatchObject([{ via: 'webhook' }]);
-    expect(handled.total).toBeLessThanOrEqual(12);
-    expect(handled.query).toBe(1); // an idle session is entered on the first look
+    // claim ∥ session lease ∥ history read; reply ∥ history write; completion ∥ leaving.
+    expect(handled).toMatchObject({ total: 7, rounds: 3, query: 0 });
     expect(handled.calls).toEqual([{ endpoint: 'robot/sendBySession', paid: false }]);
-    // A redelivery costs one conditional write and nothing at DingTalk.
-    expect(duplicate).toEqual({ total: 1, calls: [] });
+    // A redelivery: the failed claim beside the speculative lease and history read, then the
+    // lease is given back. Nothing at DingTalk.
+    expect(duplicate).toEqual({ total: 4, rounds: 2, calls: [] });
   });
 
   it('group: the same budget', async () => {
     const { handled } = await measure(groupMessage('and in a group?'));
-    expect(handled.total).toBeLessThanOrEqual(12);
+    expect(handled).toMatchObject({ total: 7, rounds: 3 });
     expect(handled.calls).toEqual([{ endpoint: 'robot/sendBySession', paid: false }]);
+  });
+});
+
+describe('cheap drops: policy decides before any write (issue "every message ends")', () => {
+  async function dropCost(
+    channel: Record<string, unknown>,
+    prepare?: (c: TestChannel) => Promise<void>,
+  ) {
+    ch = await startTestChannel({ store: 'dynalite', agent: createEchoAgent(), channel });
+    await prepare?.(ch);
+    const store = countingStore(ch.store);
+    ch.rt.store = store;
+    return store;
+  }
+
+  it('a fourth new DM sender at pairing capacity costs 2 store reads and no write', async () => {
+    const store = await dropCost({ dm: { policy: 'pairing' } }, async (c) => {
+      for (const id of ['p1', 'p2', 'p3']) {
+        const { event } = c.inject(dm('let me in', { sender: { staffId: id } }));
+        expect(await c.handle(event)).toMatchObject({ reason: 'pairing_challenge' });
+      }
+    });
+    const { event } = ch!.inject(dm('me too', { sender: { staffId: 'p4' } }));
+    expect(await ch!.handle(event)).toEqual({ status: 'dropped', reason: 'pairing_capacity' });
+    expect({ total: store.total(), put: store.counts.put, update: store.counts.update }).toEqual({
+      total: 2,
+      put: 0,
+      update: 0,
+    });
+  });
+
+  it('a sender whose pairing request is pending costs 2 store reads and no write', async () => {
+    const store = await dropCost({ dm: { policy: 'pairing' } }, async (c) => {
+      const { event } = c.inject(dm('let me in', { sender: { staffId: 'waiting' } }));
+      await c.handle(event);
+    });
+    const { event } = ch!.inject(dm('hello again', { sender: { staffId: 'waiting' } }));
+    expect(await ch!.handle(event)).toEqual({ status: 'dropped', reason: 'pairing_pending' });
+    expect(store.total()).toBe(2);
+  });
+
+  it('a DM outside the allowlist costs 1 read; a group outside it at most the one-time hint marker', async () => {
+    const dmStore = await dropCost({ dm: { policy: 'allowlist', allowFrom: ['boss'] } });
+    const { event } = ch!.inject(dm('hi'));
+    expect(await ch!.handle(event)).toMatchObject({ status: 'dropped' });
+    expect(dmStore.total()).toBe(1);
+    await ch!.close();
+    ch = undefined;
+    const groupStore = await dropCost({ groupPolicy: 'allowlist', groups: { cidOther: {} } });
+    for (const text of ['one', 'two']) {
+      const { event: g } = ch!.inject(groupMessage(text));
+      expect(await ch!.handle(g)).toMatchObject({ status: 'dropped', reason: 'group_not_allowed' });
+    }
+    // The hint marker's conditional put, once per drop (it succeeds only the first time).
+    expect(groupStore.total()).toBe(2);
   });
 });

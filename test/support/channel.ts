@@ -6,9 +6,9 @@
 import { type Agent, createEchoAgent } from '../../lib/agent/index.js';
 import { loadConfig } from '../../lib/config/index.js';
 import { clearTokenCache } from '../../lib/dingtalk/api.js';
-import type { MessageEvent } from '../../lib/forward/port.js';
+import type { HandleOutcome, MessageEvent } from '../../lib/forward/port.js';
 import { type Logger, memoryLogger } from '../../lib/log.js';
-import { handleMessageEvent } from '../../lib/pipeline/handler.js';
+import { createMessageHandler } from '../../lib/pipeline/index.js';
 import {
   createRuntime,
   type PipelineRuntime,
@@ -40,7 +40,7 @@ export interface TestChannel {
   /** Injects a message and returns the event the relay would forward for it. */
   inject(input: InjectMessageInput): { event: MessageEvent; msgId: string; conversationId: string };
   /** Runs the real handler on an event with a deadline `ms` from now. */
-  handle(event: MessageEvent, ms?: number): ReturnType<typeof handleMessageEvent>;
+  handle(event: MessageEvent, ms?: number): Promise<HandleOutcome>;
   close(): Promise<void>;
 }
 
@@ -81,6 +81,7 @@ export async function startTestChannel(options: TestChannelOptions = {}): Promis
     sessionMaxWaitMs: 5_000,
     ...options.runtime,
   });
+  const handler = createMessageHandler(rt);
   return {
     sim,
     rt,
@@ -102,7 +103,7 @@ export async function startTestChannel(options: TestChannelOptions = {}): Promis
         },
       };
     },
-    handle: (event, ms = 30_000) => handleMessageEvent(rt, event, { deadline: Date.now() + ms }),
+    handle: (event, ms = 30_000) => handler(event, { deadline: Date.now() + ms }),
     async close() {
       await sim.close();
       await (dynalite ? dynalite.close() : store.close());

@@ -1,0 +1,92 @@
+/**
+ * The turn inside the session (channel-semantics.md §5, §6): a command the channel answers
+ * itself, or the agent call. The reply and the history are written in one round trip before the
+ * reply goes out (steps.ts `sendText`): a retry after a failed send resumes the stored reply and
+ * never comes back here, so an exchange saved only after sending would be lost from the session.
+ */
+
+import type { GroupSettings } from '../policy/types.js';
+import { callAgent } from './agent-call.js';
+import { HELP_TEXT, parseCommand, statusText, whoamiText } from './commands.js';
+import { appendToHistory, loadHistory, resetHistory, type SessionHistory } from './history.js';
+import { type MessageRun, need, sendText } from './steps.js';
+
+export async function converse(run: MessageRun): Promise<void> {
+  const { message, account } = need(run);
+  const key = run.sessionKey!;
+  const command = parseCommand(message.text);
+  let text = message.text;
+  if (command?.name === 'new' || command?.name === 'reset') {
+    await resetHistory(run.store, account.accountId, key, run.rt.now());
+    run.history = undefined;
+    if (command.name === 'reset' || command.rest === '') {
+      await sendText(run, 'Started a new conversation.');
+      return;
+    }
+    text = command.rest;
+  } else if (command) {
+    await sendText(run, await commandText(run, command.name));
+    return;
+  }
+  const agent = run.rt.agent;
+  const stateless = !agent.keepsHistory;
+  const history: SessionHistory = stateless
+    ? await (run.history ?? loadHistory(run.store, account.accountId, key))
+    : { turns: [], version: 0 };
+  const signal = AbortSignal.timeout(
+    Math.max(1, run.deadline - run.rt.now() - run.rt.replyReserveMs),
+  );
+  const result = await callAgent(
+    agent,
+    {
+      accountId: account.accountId,
+      sessionKey: key,
+      message,
+      text,
+      group: run.group,
+      history: history.turns,
+    },
+    { api: run.rt.apiFor(account), signal, logger: run.log },
+  );
+  const limits = run.rt.config.settings.agent;
+  const remember = stateless && result.answered;
+  await sendText(run, result.text, {
+    alongside: remember
+      ? appendToHistory(
+          run.store,
+          account.accountId,
+          key,
+          history,
+          { msgId: message.msgId, user: text, assistant: result.text },
+          { maxTurns: limits.maxHistoryTurns, maxChars: limits.maxHistoryChars },
+          run.rt.now(),
+        )
+      : undefined,
+  });
+}
+
+async function commandText(run: MessageRun, name: 'status' | 'help' | 'whoami'): Promise<string> {
+  const { message, account } = need(run);
+  if (name === 'help') return HELP_TEXT;
+  if (name === 'whoami') return whoamiText(message.sender.id, message.conversationId);
+  const agent = run.rt.agent;
+  const history = agent.keepsHistory
+    ? 'kept by the agent'
+    : (await (run.history ?? loadHistory(run.store, account.accountId, run.sessionKey!))).turns
+        .length;
+  return statusText({
+    accountId: account.accountId,
+    sessionKey: run.sessionKey!,
+    historyTurns: history,
+    agentName: agent.name,
+    ...(agent.model ? { model: agent.model } : {}),
+    ...(run.group ? { groupPolicy: describeGroupPolicy(run.group) } : {}),
+  });
+}
+
+function describeGroupPolicy(group: GroupSettings): string {
+  const parts = [group.policy, `requireMention ${group.requireMention}`];
+  if (group.entryKey) parts.push(`entry groups["${group.entryKey}"]`);
+  if (group.users) parts.push(`${group.users.length} allowed user(s)`);
+  return parts.join(', ');
+}
