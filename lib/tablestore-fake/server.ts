@@ -41,11 +41,13 @@ function sendError(res: ServerResponse, err: OtsError) {
 async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
+  let tooLarge = false;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) return undefined;
-    chunks.push(chunk as Buffer);
+    if (size > MAX_BODY_BYTES) tooLarge = true;
+    else chunks.push(chunk as Buffer);
   }
+  if (tooLarge) return undefined;
   return Buffer.concat(chunks);
 }
 
@@ -53,9 +55,13 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
   const path = (req.url ?? '/').split('?')[0] ?? '/';
   const operation = path.slice(1);
   deps.calls.set(operation, (deps.calls.get(operation) ?? 0) + 1);
-  if (req.method !== 'POST') return sendError(res, otsErrors.methodNotAllowed());
+  // The body is always read first, so an error answer leaves the keep-alive connection usable.
   const body = await readBody(req);
-  if (!body) return sendError(res, otsErrors.bodyTooLarge());
+  if (!body) {
+    res.setHeader('connection', 'close');
+    return sendError(res, otsErrors.bodyTooLarge());
+  }
+  if (req.method !== 'POST') return sendError(res, otsErrors.methodNotAllowed());
   verifyRequest(path, 'POST', req.headers, body, deps.credentials, Date.now());
   if (!OPERATIONS.has(operation)) throw otsErrors.invalid(`Unsupported operation: '${operation}'.`);
   const throttled = deps.faults.takeThrottle(operation);
