@@ -141,9 +141,21 @@ export function rowToItem(row: SdkRow | undefined | null): StateItem | undefined
     else if (tag === 'b' && typeof columnValue === 'boolean') item[name] = columnValue;
     else if (tag === 'n' && cellNumber(columnValue) !== undefined)
       item[name] = cellNumber(columnValue);
-    else if (tag === 'j' && typeof columnValue === 'string') {
-      item[name] = JSON.parse(columnValue) as StateValue;
-    }
+    else if (tag === 'j' && typeof columnValue === 'string')
+      item[name] = parseJson(column, columnValue, item);
   }
   return item;
+}
+
+/** A `j_` column's value; text that is no JSON is a clear final error, never a silent gap. */
+function parseJson(column: string, text: string, item: StateItem): StateValue {
+  try {
+    return JSON.parse(text) as StateValue;
+  } catch (err) {
+    throw new ChannelError(
+      'state_unavailable',
+      `Tablestore row ${item.pk}/${item.sk}: column ${column} holds no valid JSON (written by another tool?)`,
+      { cause: err, retryable: false },
+    );
+  }
 }

@@ -3,6 +3,7 @@
  * bounded retry of throttling (the SDK's is off), the caller's deadline, an ambiguous write,
  * auth and missing-table errors, and the stored layout (typed columns, `_item` marker).
  */
+import TableStore from 'tablestore';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ChannelError } from '../../lib/errors.js';
 import { cond } from '../../lib/state/port.js';
@@ -179,5 +180,24 @@ describe('TablestoreStateStore errors and layout', () => {
       'p#\uffff',
       'p#😀',
     ]);
+  });
+});
+
+describe('TablestoreStateStore reading rows it did not write', () => {
+  it('ignores foreign columns and refuses a j_ column that holds no JSON', async () => {
+    const store = await fresh();
+    const write = (sk: string, columns: Array<Record<string, unknown>>) =>
+      ts.client.putRow({
+        tableName: store.tableName,
+        condition: new TableStore.Condition(TableStore.RowExistenceExpectation.IGNORE, null),
+        primaryKey: [{ pk: 'p' }, { sk }],
+        attributeColumns: columns,
+      } as never);
+    await write('foreign', [{ _item: true }, { s_name: 'kept' }, { OtherTool: 'x' }]);
+    expect(await store.get('p', 'foreign')).toEqual({ pk: 'p', sk: 'foreign', name: 'kept' });
+    await write('broken', [{ _item: true }, { j_list: '[1,' }]);
+    const err = await rejection(store.get('p', 'broken'));
+    expect(err).toMatchObject({ code: 'state_unavailable', retryable: false });
+    expect(err.message).toContain('j_list');
   });
 });
