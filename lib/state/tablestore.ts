@@ -288,6 +288,19 @@ export class TablestoreStateStore implements StateStore {
   ): ChannelError {
     const where = `Tablestore ${operation} on table ${this.tableName}`;
     const detail = maskSecrets(`${info.code}: ${info.message}`);
+    if (
+      info.code === 'OTSRequestBodyTooLarge' ||
+      (info.code === 'OTSParameterInvalid' && /exceeds the MaxLength/i.test(info.message))
+    ) {
+      // Tablestore's own size limits (2 MB per value, 4 MB per request): retrying cannot help.
+      return new ChannelError(
+        'state_item_too_large',
+        `${where} was refused as too large: ${detail}`,
+        {
+          cause: err,
+        },
+      );
+    }
     if (info.code === 'OTSParameterInvalid') {
       return new ChannelError('invalid_state_input', `${where} was refused: ${detail}`, {
         cause: err,

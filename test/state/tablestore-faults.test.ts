@@ -201,3 +201,29 @@ describe('TablestoreStateStore reading rows it did not write', () => {
     expect(err.message).toContain('j_list');
   });
 });
+
+describe('TablestoreStateStore conditions run inside Tablestore', () => {
+  it('a conditional write that holds is one PutRow/UpdateRow/DeleteRow and no read', async () => {
+    const store = await fresh();
+    await store.put({ pk: 'c', sk: 'lease', owner: 'old', expiresAt: 10 });
+    const before = ts.fake.calls();
+    const count = (op: string) => (ts.fake.calls()[op] ?? 0) - (before[op] ?? 0);
+    expect(
+      await store.put(
+        { pk: 'c', sk: 'lease', owner: 'new', expiresAt: 99 },
+        cond.absentOrExpired(50),
+      ),
+    ).toEqual({ ok: true });
+    expect(
+      await store.update('c', 'lease', { owner: 'newer' }, cond.equals('owner', 'new')),
+    ).toEqual({ ok: true });
+    expect(
+      await store.delete('c', 'lease', cond.and(cond.exists(), cond.lessThan('expiresAt', 100))),
+    ).toEqual({
+      ok: true,
+    });
+    expect([count('PutRow'), count('UpdateRow'), count('DeleteRow'), count('GetRow')]).toEqual([
+      1, 1, 1, 0,
+    ]);
+  });
+});
