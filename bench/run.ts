@@ -108,10 +108,11 @@ async function runBench(
     report.relay = await benchRelayThroughput({ ...sizes.relay, ...relayOptions });
   }
   if (sections.has('handling')) {
-    progress('bench: handling overhead (memory store, dynalite)…');
+    progress('bench: handling overhead (memory store, dynalite, fake Tablestore)…');
     report.handling = [
       await benchHandling('memory', sizes.handling),
       await benchHandling('dynalite', sizes.handling),
+      await benchHandling('tablestore', sizes.handling),
     ];
   }
   if (sections.has('e2e')) {

@@ -7,6 +7,10 @@
  * follows that import, and an ESM bundle would hoist `import "dynalite"` to the top of the file.
  * So the lazy import is replaced by a stub that fails with a clear configuration error, and any
  * other path that reaches dynalite or LevelDB fails the build instead of shipping them.
+ *
+ * The Tablestore store (the `tablestore` SDK with ~2 MB of generated protobuf code) only serves
+ * Alibaba Cloud: the default list (AWS Lambda bundles and the relay image) stubs it the same way.
+ * Alibaba bundles use `plugins.alibaba`, which keeps it.
  */
 const path = require('node:path');
 
@@ -50,5 +54,37 @@ const excludeEmbeddedStore = {
   },
 };
 
-module.exports = [excludeEmbeddedStore];
+const TABLESTORE_STUB_SOURCE = `
+import { ChannelError } from ${JSON.stringify(ERRORS_MODULE)};
+export class TablestoreStateStore {
+  constructor() {
+    throw new ChannelError(
+      'config',
+      'STATE_BACKEND=tablestore is not available in this bundle (built for AWS); build with the Alibaba plugins (infra/esbuild/plugins.cjs .alibaba) or set STATE_BACKEND=dynamodb',
+    );
+  }
+}
+`;
+
+/** Replaces the Tablestore store with a stub (bundles that never run on Alibaba Cloud). */
+const excludeTablestoreStore = {
+  name: 'exclude-tablestore-store',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/tablestore\.js$/ }, (args) =>
+      path.resolve(args.importer) === STATE_INDEX
+        ? { path: 'tablestore-store', namespace: 'dingtalk-channel-tablestore-stub' }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'dingtalk-channel-tablestore-stub' }, () => ({
+      contents: TABLESTORE_STUB_SOURCE,
+      loader: 'ts',
+      resolveDir: ROOT,
+    }));
+  },
+};
+
+module.exports = [excludeEmbeddedStore, excludeTablestoreStore];
 module.exports.excludeEmbeddedStore = excludeEmbeddedStore;
+module.exports.excludeTablestoreStore = excludeTablestoreStore;
+/** For Alibaba Cloud bundles: the Tablestore store stays in. */
+module.exports.alibaba = [excludeEmbeddedStore];

@@ -18,6 +18,10 @@ const subcommands: Record<string, { summary: string; load: () => Promise<Subcomm
     summary: 'run a fake DingTalk (Stream gateway, webhooks, OpenAPI, /__sim/ control API)',
     load: async () => (await import('./simulator-command.js')).simulatorCommand,
   },
+  'tablestore-fake': {
+    summary: 'run a fake Alibaba Cloud Tablestore on 127.0.0.1 (in memory, SDK-compatible)',
+    load: async () => (await import('./tablestore-fake-command.js')).tablestoreFakeCommand,
+  },
   pairing: {
     summary: 'list, approve or reject pending DM pairing requests',
     load: async () => (await import('./pairing-command.js')).pairingCommand,
@@ -46,7 +50,7 @@ export const EXIT_REFUSED = 1;
 export const EXIT_USAGE = 2;
 
 export function usage(): string {
-  const lines = Object.entries(subcommands).map(([name, s]) => `  ${name.padEnd(10)} ${s.summary}`);
+  const lines = Object.entries(subcommands).map(([name, s]) => `  ${name.padEnd(15)} ${s.summary}`);
   return ['Usage: dingtalk-channel <command> [options]', '', 'Commands:', ...lines].join('\n');
 }
 

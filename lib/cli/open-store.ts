@@ -18,6 +18,7 @@ import {
 } from '../config/index.js';
 import { ChannelError } from '../errors.js';
 import { createStateStore } from '../state/index.js';
+import { stateStoreOptions } from '../state/options.js';
 import type { StateStore } from '../state/port.js';
 import type { CliIo } from './main.js';
 
@@ -34,6 +35,9 @@ export interface OwnerContext {
 export function describeStore(state: AppSettings['state']): string {
   if (state.backend === 'embedded') return `the embedded store in ${resolve(state.dir)}`;
   if (state.backend === 'memory') return 'the in-memory store';
+  if (state.backend === 'tablestore') {
+    return `Tablestore table "${state.table}" of instance ${state.tablestoreInstance ?? '?'} at ${state.tablestoreEndpoint ?? '?'}`;
+  }
   const where = state.dynamodbEndpoint ? ` at ${state.dynamodbEndpoint}` : '';
   const region = state.region ? ` (${state.region})` : '';
   return `DynamoDB table "${state.table}"${where}${region}`;
@@ -56,16 +60,10 @@ async function openStore(settings: AppSettings): Promise<StateStore> {
     throw new ChannelError(
       'usage',
       'STATE_BACKEND is "memory": that state lives only inside the running channel process, so ' +
-        'owner commands cannot reach it. Use STATE_BACKEND=embedded (npm start) or dynamodb.',
+        'owner commands cannot reach it. Use STATE_BACKEND=embedded (npm start), dynamodb or tablestore.',
     );
   }
-  return createStateStore({
-    backend: state.backend,
-    tableName: state.table,
-    ...(state.region ? { region: state.region } : {}),
-    ...(state.dynamodbEndpoint ? { endpoint: state.dynamodbEndpoint } : {}),
-    stateDir: state.dir,
-  });
+  return createStateStore(stateStoreOptions(settings));
 }
 
 const UNREACHABLE = new Set(['state_unavailable', 'state_locked']);

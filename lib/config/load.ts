@@ -100,6 +100,9 @@ function loadChannel(docs: readonly ConfigDocument[], env: NodeJS.ProcessEnv, re
   return { ...section, issues: [...common.issues, ...credentials.issues, ...section.issues] };
 }
 
+/** The state table on Tablestore when `STATE_TABLE` is not set. */
+export const DEFAULT_TABLESTORE_TABLE = 'dingtalk_channel_state';
+
 function loadSettings(
   docs: readonly ConfigDocument[],
   env: NodeJS.ProcessEnv,
@@ -112,9 +115,12 @@ function loadSettings(
   if (!section.value) return { scope: section.scope, issues };
   // A named table means a real DynamoDB; otherwise the zero-setup embedded store.
   const tableSet = section.scope.provenance.sourceOf(['state', 'table']) !== undefined;
+  const backend = section.value.state.backend ?? (tableSet ? 'dynamodb' : 'embedded');
   const state = {
     ...section.value.state,
-    backend: section.value.state.backend ?? (tableSet ? 'dynamodb' : 'embedded'),
+    backend,
+    // Tablestore table names allow no `-`, so the DynamoDB default does not carry over.
+    ...(backend === 'tablestore' && !tableSet ? { table: DEFAULT_TABLESTORE_TABLE } : {}),
   };
   const value: AppSettings = { ...section.value, state };
   return {

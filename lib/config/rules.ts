@@ -116,6 +116,19 @@ export function settingsRules(settings: AppSettings, scope: IssueScope): string[
   if (target?.kind === 'http' && !settings.relay.hmacSecret) {
     requires(['relay', 'hmacSecret'], `${targetRef} (the receiver verifies the signature)`);
   }
+  if (settings.state.backend === 'tablestore') {
+    const why = `${keyRef(scope, ['state', 'backend'])} is "tablestore"`;
+    if (!settings.state.tablestoreEndpoint) requires(['state', 'tablestoreEndpoint'], why);
+    if (!settings.state.tablestoreInstance) requires(['state', 'tablestoreInstance'], why);
+    if (!settings.fc.accessKeyId) requires(['fc', 'accessKeyId'], why);
+    if (!settings.fc.accessKeySecret) requires(['fc', 'accessKeySecret'], why);
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,254}$/.test(settings.state.table)) {
+      issues.push(
+        `${keyRef(scope, ['state', 'table'])} must be a Tablestore table name (letters, digits and _, ` +
+          `not starting with a digit) when ${why}; got ${JSON.stringify(settings.state.table)}`,
+      );
+    }
+  }
   const fc = settings.fc;
   if (
     (target?.kind === 'fc' || target?.kind === 'fc2') &&

@@ -127,15 +127,17 @@ const AgentSettings = z
 
 const StateSettings = z
   .object({
-    backend: field(z.enum(['memory', 'dynamodb', 'embedded']), {
+    backend: field(z.enum(['memory', 'dynamodb', 'embedded', 'tablestore']), {
       env: 'STATE_BACKEND',
       defaultText: '`embedded`; `dynamodb` when `STATE_TABLE` is set',
       description:
-        '`embedded` = dynalite under `STATE_DIR`; `dynamodb` = a real table; `memory` = lost on exit.',
+        '`embedded` = dynalite under `STATE_DIR`; `dynamodb` = a real table; `tablestore` = an Alibaba Cloud Tablestore table; `memory` = lost on exit.',
     }).optional(),
-    table: field(text, { env: 'STATE_TABLE', description: 'DynamoDB table name.' }).default(
-      'dingtalk-channel-state',
-    ),
+    table: field(text, {
+      env: 'STATE_TABLE',
+      description:
+        'DynamoDB or Tablestore table name (on Tablestore letters, digits and `_` only; its default there is `dingtalk_channel_state`).',
+    }).default('dingtalk-channel-state'),
     region: field(text, {
       env: 'AWS_REGION',
       description: 'AWS region of the table (and Lambda target).',
@@ -147,6 +149,15 @@ const StateSettings = z
     dir: field(text, { env: 'STATE_DIR', description: 'Directory of the embedded store.' }).default(
       '.data',
     ),
+    tablestoreEndpoint: field(httpUrl, {
+      env: 'TABLESTORE_ENDPOINT',
+      description:
+        'Tablestore instance endpoint, e.g. `https://myinst.cn-hangzhou.ots.aliyuncs.com`. Required for `STATE_BACKEND=tablestore` (credentials: `ALIBABA_CLOUD_ACCESS_KEY_*`).',
+    }).optional(),
+    tablestoreInstance: field(text, {
+      env: 'TABLESTORE_INSTANCE',
+      description: 'Tablestore instance name. Required for `STATE_BACKEND=tablestore`.',
+    }).optional(),
   })
   .strict();
 
@@ -232,12 +243,12 @@ const FcSettings = z
     }).optional(),
     accessKeyId: field(text, {
       env: 'ALIBABA_CLOUD_ACCESS_KEY_ID',
-      description: 'Alibaba Cloud AccessKey id.',
+      description: 'Alibaba Cloud AccessKey id (FC and Tablestore).',
     }).optional(),
     accessKeySecret: field(text, {
       env: 'ALIBABA_CLOUD_ACCESS_KEY_SECRET',
       secret: true,
-      description: 'Alibaba Cloud AccessKey secret.',
+      description: 'Alibaba Cloud AccessKey secret (FC and Tablestore).',
     }).optional(),
     securityToken: field(text, {
       env: 'ALIBABA_CLOUD_SECURITY_TOKEN',
@@ -285,5 +296,5 @@ type ParsedSettings = z.output<typeof SettingsSchema>;
 
 /** The project's settings, parsed; `state.backend` is always decided. */
 export type AppSettings = Omit<ParsedSettings, 'state'> & {
-  state: ParsedSettings['state'] & { backend: 'memory' | 'dynamodb' | 'embedded' };
+  state: ParsedSettings['state'] & { backend: 'memory' | 'dynamodb' | 'embedded' | 'tablestore' };
 };

@@ -12,6 +12,7 @@ import { ConfigError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import type { PipelineRuntime } from '../pipeline/runtime.js';
 import { createStateStore } from '../state/index.js';
+import { stateStoreOptions } from '../state/options.js';
 import type { StateStore } from '../state/port.js';
 
 export type { PipelineRuntime } from '../pipeline/runtime.js';
@@ -39,19 +40,7 @@ export async function createRuntime(
   const agent =
     overrides.agent ?? createAgent(agentSettings(config.settings), { fetch: overrides.fetch });
   const store =
-    overrides.store ??
-    (await createStateStore(
-      {
-        backend: config.settings.state.backend ?? 'embedded',
-        tableName: config.settings.state.table,
-        ...(config.settings.state.region ? { region: config.settings.state.region } : {}),
-        ...(config.settings.state.dynamodbEndpoint
-          ? { endpoint: config.settings.state.dynamodbEndpoint }
-          : {}),
-        stateDir: config.settings.state.dir,
-      },
-      { logger },
-    ));
+    overrides.store ?? (await createStateStore(stateStoreOptions(config.settings), { logger }));
   const apis = new Map<string, DingTalkApi>();
   return {
     config,

@@ -1,8 +1,9 @@
 /**
  * Picks the StateStore adapter for the runtime mode (architecture.md "Runtime modes"):
  * `memory` for unit tests, `embedded` (dynalite under `.data/`) for `npm start`, `dynamodb` in
- * the cloud or against any DynamoDB-compatible endpoint. The embedded store is imported from
- * `./embedded.js` directly (or through this factory), never re-exported here.
+ * the cloud or against any DynamoDB-compatible endpoint, `tablestore` on Alibaba Cloud. The
+ * embedded and Tablestore stores are imported on demand (never re-exported here), so dynalite
+ * and the tablestore SDK stay out of bundles that do not use them.
  */
 import { z } from 'zod';
 import { ChannelError } from '../errors.js';
@@ -22,13 +23,28 @@ export const DEFAULT_STATE_DIR = '.data';
 
 const optionsSchema = z
   .object({
-    backend: z.enum(['memory', 'dynamodb', 'embedded']),
+    backend: z.enum(['memory', 'dynamodb', 'embedded', 'tablestore']),
     tableName: z.string().min(3).max(255),
     region: z.string().min(1).optional(),
     endpoint: z.url().optional(),
     stateDir: z.string().min(1).optional(),
+    /** Required for `tablestore`: the instance and the Alibaba credentials. */
+    tablestore: z
+      .object({
+        endpoint: z.url(),
+        instance: z.string().min(1),
+        accessKeyId: z.string().min(1),
+        accessKeySecret: z.string().min(1),
+        securityToken: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
   })
-  .strict();
+  .strict()
+  .refine((o) => o.backend !== 'tablestore' || o.tablestore !== undefined, {
+    path: ['tablestore'],
+    message: 'is required for the tablestore backend',
+  });
 
 export type StateStoreOptions = z.infer<typeof optionsSchema>;
 
@@ -42,7 +58,7 @@ export async function createStateStore(
     const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
     throw new ChannelError('invalid_state_options', `state store options: ${issues.join('; ')}`);
   }
-  const { backend, tableName, region, endpoint, stateDir } = parsed.data;
+  const { backend, tableName, region, endpoint, stateDir, tablestore } = parsed.data;
   switch (backend) {
     case 'memory':
       return new MemoryStateStore();
@@ -56,6 +72,10 @@ export async function createStateStore(
         tableName,
         ...(deps.logger ? { logger: deps.logger } : {}),
       });
+    }
+    case 'tablestore': {
+      const { TablestoreStateStore } = await import('./tablestore.js');
+      return new TablestoreStateStore({ ...tablestore!, tableName });
     }
   }
 }

@@ -62,6 +62,7 @@ describe('createStateStore', () => {
       { backend: 'memory', tableName: 'x' },
       { backend: 'memory', tableName: 'channel-state', tabelName: 'typo' },
       { backend: 'dynamodb', tableName: 'channel-state', endpoint: 'not a url' },
+      { backend: 'tablestore', tableName: 'channel_state' },
     ];
     for (const options of bad) {
       const err = await createStateStore(options as never).catch((e: unknown) => e);
