@@ -24,7 +24,15 @@ export interface HandlingResult {
   agentMs: Summary;
   /** Of the overhead, the time spent waiting on the store (summed per message). */
   storeMs: Summary;
-  perMessage: { storeOps: number; apiCalls: number; paidApiCalls: number };
+  perMessage: {
+    storeOps: number;
+    /** Sequential store round trips (operations in flight together count once). */
+    storeRounds: number;
+    apiCalls: number;
+    paidApiCalls: number;
+  };
+  /** A DM from a new sender at pairing capacity: dropped by policy. */
+  perDrop: { storeOps: number; outcome: string };
   outcomes: Record<string, number>;
 }
 
@@ -120,15 +128,48 @@ export async function benchHandling(kind: StoreKind, messages: number): Promise<
       storeMs: summarize(storeTime),
       perMessage: {
         storeOps: store.total() / messages,
+        storeRounds: store.rounds() / messages,
         apiCalls: calls.all / messages,
         paidApiCalls: calls.paid / messages,
       },
       outcomes,
+      perDrop: await measureDrops(sim, store),
     };
   } finally {
     await opened.close();
     await sim.close();
   }
+}
+
+const DROPS = 50;
+
+/**
+ * Store operations per dropped message: the pairing policy with its three request slots taken,
+ * then DMs from new senders (each one refused at capacity without a reply or a record).
+ */
+async function measureDrops(
+  sim: Simulator,
+  store: ReturnType<typeof countingStore>,
+): Promise<HandlingResult['perDrop']> {
+  const env = channelEnv(sim, 1);
+  const config = JSON.parse(env.DINGTALK_CONFIG!) as Record<string, unknown>;
+  env.DINGTALK_CONFIG = JSON.stringify({ ...config, dm: { policy: 'pairing' } });
+  const rt = await createRuntime(loadConfig(env), {
+    store,
+    agent: createEchoAgent(),
+    logger: createLogger({ level: 'silent' }),
+  });
+  const handle = createMessageHandler(rt);
+  const first = 1_000_000; // senders no earlier message used
+  for (let i = first; i < first + 3; i++)
+    await handle(pushedEvent(sim, i), { deadline: Date.now() + 30_000 });
+  store.reset();
+  let outcome = '';
+  for (let i = first + 3; i < first + 3 + DROPS; i++) {
+    const o = await handle(pushedEvent(sim, i), { deadline: Date.now() + 30_000 });
+    outcome = `${o.status}:${o.reason ?? ''}`;
+  }
+  return { storeOps: store.total() / DROPS, outcome };
 }
 
 /** Injects DM `i` and returns the event the relay would forward for the push. */

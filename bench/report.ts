@@ -82,7 +82,7 @@ function handlingSection(results: HandlingResult[]): string[] {
     lines.push(
       row(
         `${h.store} store`,
-        `${ms(h.overheadMs)} (waiting on the store: p50 ${fmt(h.storeMs.p50)} ms, ${fmt(h.perMessage.storeOps)} store operations)`,
+        `${ms(h.overheadMs)} (waiting on the store: p50 ${fmt(h.storeMs.p50)} ms, ${fmt(h.perMessage.storeOps)} store operations in ${fmt(h.perMessage.storeRounds)} sequential round trips; ${fmt(h.perDrop.storeOps)} per dropped message)`,
       ),
     );
   }

@@ -63,6 +63,30 @@ export function checkTargets(m: MeasuredSections): TargetCheck[] {
       met: dynalite ? dynalite.overheadMs.p50 <= 5 : undefined,
     },
     {
+      target: 'sequential store round trips per handled DM ≤ 3 (dynalite)',
+      measured: dynalite
+        ? `${fmt(dynalite.perMessage.storeRounds)} (${fmt(dynalite.perMessage.storeOps)} operations)`
+        : '—',
+      met: dynalite ? dynalite.perMessage.storeRounds <= 3 : undefined,
+    },
+    {
+      target: 'store operations per dropped message ≤ 2 (pairing capacity)',
+      measured: dynalite ? `${fmt(dynalite.perDrop.storeOps)} (${dynalite.perDrop.outcome})` : '—',
+      met: dynalite ? dynalite.perDrop.storeOps <= 2 : undefined,
+    },
+    {
+      target: 'npm start path: replies/s ≥ 50 % of the inline baseline (closed loop)',
+      measured: m.e2e
+        ? `${fmt(m.e2e.ours.repliesPerSec)} vs ${fmt(m.e2e.inline.repliesPerSec)} replies/s (${fmt((100 * m.e2e.ours.repliesPerSec) / m.e2e.inline.repliesPerSec)} %)`
+        : '—',
+      met: m.e2e ? m.e2e.ours.repliesPerSec >= 0.5 * m.e2e.inline.repliesPerSec : undefined,
+    },
+    {
+      target: 'npm start path: reply latency p50 ≤ 3 ms (instant agent)',
+      measured: m.e2e ? `p50 ${fmt(m.e2e.ours.replyLatencyMs.p50)} ms` : '—',
+      met: m.e2e ? m.e2e.ours.replyLatencyMs.p50 <= 3 : undefined,
+    },
+    {
       target: 'relay RSS ≤ 100 MB with 10 accounts',
       measured: tenAccounts
         ? `${fmt(tenAccounts.rssMb)} MB idle${last ? `, ${fmt(last.rssMb)} MB after ${fmt(last.messages)} messages` : ''}`

@@ -20,7 +20,7 @@ import type { ChaosOptions, FaultKind } from './options.js';
 import { countPlannedFaults, planChaos } from './plan.js';
 import { type Reconciliation, reconcile } from './reconcile.js';
 import { seededRng } from './rng.js';
-import { sendTraffic } from './traffic.js';
+import { CHAOS_WEBHOOK_TIMEOUT_MS, sendTraffic } from './traffic.js';
 import { chaosAgent, chaosForwarder, chaosHandler, chaosStore, FaultBook } from './wrappers.js';
 
 export interface ChaosResult extends Reconciliation {
@@ -163,6 +163,7 @@ async function startChannel(options: ChaosOptions, logger: Logger): Promise<Chan
       agent: chaosAgent(book, options.handlerBudgetMs + FORWARDER_GRACE_MS + 500),
       logger,
       replyReserveMs: options.replyReserveMs,
+      webhookTimeoutMs: CHAOS_WEBHOOK_TIMEOUT_MS,
     });
     const handler = chaosHandler(createMessageHandler(rt), book);
     const forwarder = chaosForwarder(

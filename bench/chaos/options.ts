@@ -14,6 +14,9 @@ export const MESSAGE_FAULTS = [
   'crash_after_handled', // the handler wrapper throws after the handler returned (before the ACK)
   'agent_timeout', // the agent outlasts its signal; the sender gets the short error reply
   'agent_overrun', // the agent ignores its signal and answers after the hand-off deadline
+  'oversized_reply', // the agent answers 420 KB: cut to the reply bound, sent in many chunks, once
+  'oversized_input', // the message text is over the input bound: one short note, no agent call
+  'store_hang', // the store never answers the reply write: the deadline ends the attempt
 ] as const;
 
 /** Faults injected into the simulator (connections, DingTalk APIs) every `faultEvery` messages. */
@@ -29,6 +32,10 @@ export const TIMED_FAULTS = [
   'flow_control', // the next batchSend lists its users as flow-controlled
   'expire_tokens', // every access token is invalidated
   'poison', // a robot payload without msgId (must be ACKed, never answered)
+  'bad_key', // a msgId over 2 KB or a negative createAt: dropped as unparseable, ACKed, unanswered
+  'no_route', // webhook expired and no staffId: a final failure, ACKed, nothing can be sent
+  'rejected_recipient', // webhook expired, DingTalk refuses the DM recipient: final, ACKed
+  'slow_webhook', // the next webhook post is delivered but answered after the client timeout
 ] as const;
 
 export type MessageFault = (typeof MESSAGE_FAULTS)[number];

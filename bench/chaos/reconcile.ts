@@ -38,7 +38,13 @@ export interface Reconciliation {
   poison: { sent: number; acked: number };
 }
 
-const ERROR_REPLY = 'Sorry, the agent';
+/** The short texts a sender gets instead of an answer (agent failure, final failure, input bound). */
+const ERROR_REPLIES = [
+  'Sorry, the agent',
+  'Sorry, this message could not',
+  'Your message is too long',
+];
+const isErrorReply = (text: string) => ERROR_REPLIES.some((e) => text.includes(e));
 
 export function reconcile(input: {
   sent: SentMessage[];
@@ -64,7 +70,7 @@ export function reconcile(input: {
       strayReplies += 1;
       continue;
     }
-    if (!entry.text.includes(owner.token) && !entry.text.includes(ERROR_REPLY)) wrongText += 1;
+    if (!entry.text.includes(owner.token) && !isErrorReply(entry.text)) wrongText += 1;
     replies.set(owner, [...(replies.get(owner) ?? []), entry]);
   }
   const records = new Map(input.inbound.map((r) => [r.messageId, r]));
@@ -96,9 +102,11 @@ export function reconcile(input: {
       via: got.map((e) => e.via),
       reason,
     });
-    if (got.length === 1) {
+    // A long reply is several messages (chunks); answered twice means some text arrived twice.
+    const texts = new Set(got.map((e) => e.text));
+    if (got.length > 0 && texts.size === got.length) {
       result.answeredOnce += 1;
-      if (got[0]!.text.includes(ERROR_REPLY)) result.errorReplies += 1;
+      if (got.some((e) => isErrorReply(e.text))) result.errorReplies += 1;
     } else if (got.length === 0) {
       result.neverAnswered += 1;
       result.lost.push(anomaly(lostReason(records.get(m.messageId), input.book, m.msgId)));

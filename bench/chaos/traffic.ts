@@ -15,10 +15,13 @@ export interface SentMessage extends PlannedMessage {
   conversationId: string;
 }
 
-/** A robot payload without msgId: the relay must ACK it and nothing may answer it. */
+/** A payload nothing can answer (no msgId, bad keys, no route): it must be ACKed, never answered. */
 export interface SentPoison {
   messageId: string;
 }
+
+/** The chaos run's webhook timeout; `slow_webhook` answers after twice this. */
+export const CHAOS_WEBHOOK_TIMEOUT_MS = 2_000;
 
 export interface Traffic {
   sent: SentMessage[];
@@ -65,16 +68,18 @@ export async function sendTraffic(
 
 function injectPlanned(sim: Simulator, m: PlannedMessage, book: FaultBook): SentMessage {
   const sender = { staffId: m.staffId, nick: `Chaos ${m.index}` };
+  // Over the pipeline's input bound (20,000 characters): the sender gets one short note.
+  const text = m.fault === 'oversized_input' ? `${m.token} ${'长'.repeat(21_000)}` : m.token;
   const injected =
     m.conversation === 'dm'
-      ? sim.injectMessage({ account: m.accountId, conversationType: '1', sender, text: m.token })
+      ? sim.injectMessage({ account: m.accountId, conversationType: '1', sender, text })
       : sim.injectMessage({
           account: m.accountId,
           conversationType: '2',
           conversationId: m.groupId,
           conversationTitle: `Chaos group ${m.index}`,
           sender,
-          text: m.token,
+          text,
           atBot: true,
         });
   const sent: SentMessage = {
@@ -84,6 +89,7 @@ function injectPlanned(sim: Simulator, m: PlannedMessage, book: FaultBook): Sent
     conversationId: injected.conversationId,
   };
   if (m.fault) book.assign(m.fault, sent);
+  if (m.fault === 'oversized_input') book.fire(sent.msgId, m.fault); // it fires in the payload itself
   return sent;
 }
 
@@ -120,15 +126,41 @@ function fireTimedFault(sim: Simulator, kind: TimedFault, rng: Rng, traffic: Tra
     case 'expire_tokens':
       sim.addFaults({ expireTokens: true });
       return true;
-    case 'poison': {
+    case 'slow_webhook':
+      sim.addFaults({ webhook: { count: 1, delayMs: CHAOS_WEBHOOK_TIMEOUT_MS * 2 } });
+      return true;
+    case 'poison':
+    case 'bad_key':
+    case 'no_route':
+    case 'rejected_recipient': {
+      const n = traffic.poison.length;
       const injected = sim.injectMessage({
         conversationType: '1',
-        sender: { staffId: `poison-${traffic.poison.length}` },
-        text: 'a payload without msgId',
-        extra: { msgId: null },
+        sender: { staffId: `${kind}-${n}` },
+        text: `a payload nobody can answer (${kind})`,
+        extra: unanswerable(kind, n),
       });
       traffic.poison.push({ messageId: injected.messageId });
       return true;
     }
+  }
+}
+
+/** The payload fields that make a message unanswerable in the way `kind` names. */
+function unanswerable(kind: 'poison' | 'bad_key' | 'no_route' | 'rejected_recipient', n: number) {
+  const expired = Date.now() - 60 * 60_000; // the webhook is past its expiry: only the OpenAPI is left
+  switch (kind) {
+    case 'poison':
+      return { msgId: null };
+    case 'bad_key':
+      return n % 2 === 0 ? { msgId: `msg${'k'.repeat(2_100)}` } : { createAt: -1 };
+    case 'no_route':
+      return {
+        senderStaffId: null,
+        senderId: `$:LWCP_v1:$ext${n}`,
+        sessionWebhookExpiredTime: expired,
+      };
+    case 'rejected_recipient':
+      return { senderStaffId: `left-the-company-${n}`, sessionWebhookExpiredTime: expired };
   }
 }

@@ -12,7 +12,7 @@ import { sleep } from '../../lib/dingtalk/http.js';
 import { ChannelError, errorSummary } from '../../lib/errors.js';
 import type { Forwarder, HandleOutcome, MessageHandler } from '../../lib/forward/port.js';
 import { keys } from '../../lib/state/keys.js';
-import type { StateStore } from '../../lib/state/port.js';
+import type { StateStore, WriteResult } from '../../lib/state/port.js';
 import type { MessageFault } from './options.js';
 
 /** Which message gets which fault, what fired, and what the handler said about each message. */
@@ -100,6 +100,10 @@ export function chaosStore(inner: StateStore, book: FaultBook): StateStore {
       if (msgId && fault === 'crash_before_reply' && typeof set.reply === 'string') {
         if (book.fire(msgId, fault)) return Promise.reject(chaosFailure('store lost at reply'));
       }
+      if (msgId && fault === 'store_hang' && typeof set.reply === 'string') {
+        // Never answers (and never applies): only the handler's deadline can end this call.
+        if (book.fire(msgId, fault)) return new Promise<WriteResult>(() => undefined);
+      }
       if (msgId && fault === 'crash_after_reply' && set.status === 'COMPLETED') {
         if (book.fire(msgId, fault))
           return Promise.reject(chaosFailure('store lost at completion'));
@@ -165,6 +169,15 @@ export function chaosAgent(book: FaultBook, overrunMs: number): Agent {
         // Outlasts the deadline but honours the signal, as a well-behaved adapter does.
         await sleep(overrunMs, options.signal).catch(() => undefined);
         throw new AgentError('agent_timeout', 'chaos: the agent did not answer in time');
+      }
+      if (fault === 'oversized_reply' && book.fire(request.messageId, fault)) {
+        // 420 KB, each line naming the message (numbered, so no two chunks are alike).
+        const token = request.text.split(/\s/)[0] ?? '';
+        const lines = Array.from(
+          { length: 14_000 },
+          (_, i) => `${token} line ${i} of a long answer`,
+        );
+        return { text: lines.join('\n') };
       }
       if (fault === 'agent_overrun' && book.fire(request.messageId, fault)) {
         // Ignores the signal: answers after the hand-off has been given up on.

@@ -57,7 +57,8 @@ export async function callDingTalk<T>(
       status: response.status,
       endpoint,
       requestId: typeof body?.requestid === 'string' ? body.requestid : undefined,
-      retryable: response.status >= 500 || isQpsLimit(code),
+      // A rejected token heals with a new one (tokens expire and are revoked on rotation).
+      retryable: response.status >= 500 || isQpsLimit(code) || code === 'InvalidAuthentication',
     });
   }
   if (body && typeof body.errcode === 'number' && body.errcode !== 0) {

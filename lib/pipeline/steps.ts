@@ -288,11 +288,13 @@ async function deliver(
     now: run.rt.now,
     logger: run.log,
     from,
-    // A chunk is only started with time left for its answer: one cut off by the deadline would
-    // count as "maybe sent" and never be sent again.
+    // No chunk is started after this. One already under way is not cut off right at the deadline:
+    // cut off, it would count as "maybe sent" and never be sent again, while letting it finish
+    // (within the webhook's own timeout) can never send it twice, since a retry skips every
+    // attempted chunk.
     startBy: run.deadline - run.rt.replyReserveMs / 3,
-    // Nothing is sent after the deadline: by then a retry may own the message and send too.
-    signal: AbortSignal.timeout(Math.max(1, run.deadline - run.rt.now())),
+    // Retry sleeps (QPS limits) and a send still open a second past the deadline do stop.
+    signal: AbortSignal.timeout(Math.max(1, run.deadline - run.rt.now() + 1_000)),
     beforeSend: (i) => claim?.sending(i) ?? Promise.resolve(),
     settled: (i, landed) => claim?.settled(i, landed),
   });
