@@ -58,7 +58,7 @@ async function startOurs(sim: Simulator): Promise<Subject> {
   const config = loadConfig(
     channelEnv(sim, 1, {
       RELAY_TARGET: 'inprocess',
-      STATE_BACKEND: 'embedded',
+      STATE_BACKEND: 'local',
       STATE_DIR: stateDir,
     }),
     { requireCredentials: true },
@@ -66,7 +66,7 @@ async function startOurs(sim: Simulator): Promise<Subject> {
   const logger = createLogger({ level: 'silent' });
   const store = countingStore(
     await createStateStore(
-      { backend: 'embedded', tableName: config.settings.state.table, stateDir },
+      { backend: 'local', tableName: config.settings.state.table, stateDir },
       { logger },
     ),
   );

@@ -34,6 +34,7 @@ export interface OwnerContext {
 /** A human description of the configured store, for messages. */
 export function describeStore(state: AppSettings['state']): string {
   if (state.backend === 'embedded') return `the embedded store in ${resolve(state.dir)}`;
+  if (state.backend === 'local') return `the local store in ${resolve(state.dir)}`;
   if (state.backend === 'memory') return 'the in-memory store';
   if (state.backend === 'tablestore') {
     return `Tablestore table "${state.table}" of instance ${state.tablestoreInstance ?? '?'} at ${state.tablestoreEndpoint ?? '?'}`;
@@ -60,7 +61,7 @@ async function openStore(settings: AppSettings): Promise<StateStore> {
     throw new ChannelError(
       'usage',
       'STATE_BACKEND is "memory": that state lives only inside the running channel process, so ' +
-        'owner commands cannot reach it. Use STATE_BACKEND=embedded (npm start), dynamodb or tablestore.',
+        'owner commands cannot reach it. Use STATE_BACKEND=local (npm start), embedded, dynamodb or tablestore.',
     );
   }
   return createStateStore(stateStoreOptions(settings));

@@ -113,9 +113,9 @@ function loadSettings(
   const section = parseSection(SettingsSchema, SETTINGS_JSON, SETTINGS_ROOT, layers);
   const issues = [...fromEnv.issues, ...section.issues];
   if (!section.value) return { scope: section.scope, issues };
-  // A named table means a real DynamoDB; otherwise the zero-setup embedded store.
+  // A named table means a real DynamoDB; otherwise the zero-setup local store.
   const tableSet = section.scope.provenance.sourceOf(['state', 'table']) !== undefined;
-  const backend = section.value.state.backend ?? (tableSet ? 'dynamodb' : 'embedded');
+  const backend = section.value.state.backend ?? (tableSet ? 'dynamodb' : 'local');
   const state = {
     ...section.value.state,
     backend,

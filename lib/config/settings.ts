@@ -127,11 +127,11 @@ const AgentSettings = z
 
 const StateSettings = z
   .object({
-    backend: field(z.enum(['memory', 'dynamodb', 'embedded', 'tablestore']), {
+    backend: field(z.enum(['memory', 'local', 'dynamodb', 'embedded', 'tablestore']), {
       env: 'STATE_BACKEND',
-      defaultText: '`embedded`; `dynamodb` when `STATE_TABLE` is set',
+      defaultText: '`local`; `dynamodb` when `STATE_TABLE` is set',
       description:
-        '`embedded` = dynalite under `STATE_DIR`; `dynamodb` = a real table; `tablestore` = an Alibaba Cloud Tablestore table; `memory` = lost on exit.',
+        '`local` = in the channel process, journalled under `STATE_DIR` (other processes reach it through it); `embedded` = dynalite under `STATE_DIR`; `dynamodb` = a real table; `tablestore` = an Alibaba Cloud Tablestore table; `memory` = lost on exit.',
     }).optional(),
     table: field(text, {
       env: 'STATE_TABLE',
@@ -296,5 +296,7 @@ type ParsedSettings = z.output<typeof SettingsSchema>;
 
 /** The project's settings, parsed; `state.backend` is always decided. */
 export type AppSettings = Omit<ParsedSettings, 'state'> & {
-  state: ParsedSettings['state'] & { backend: 'memory' | 'dynamodb' | 'embedded' | 'tablestore' };
+  state: ParsedSettings['state'] & {
+    backend: 'memory' | 'local' | 'dynamodb' | 'embedded' | 'tablestore';
+  };
 };

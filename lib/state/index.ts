@@ -1,6 +1,6 @@
 /**
  * Picks the StateStore adapter for the runtime mode (architecture.md "Runtime modes"):
- * `memory` for unit tests, `embedded` (dynalite under `.data/`) for `npm start`, `dynamodb` in
+ * `memory` for unit tests, `local` (in process, journalled under `.data/`) for `npm start`, `embedded` (dynalite under `.data/`), `dynamodb` in
  * the cloud or against any DynamoDB-compatible endpoint, `tablestore` on Alibaba Cloud. The
  * embedded and Tablestore stores are imported on demand (never re-exported here), so dynalite
  * and the tablestore SDK stay out of bundles that do not use them.
@@ -23,7 +23,7 @@ export const DEFAULT_STATE_DIR = '.data';
 
 const optionsSchema = z
   .object({
-    backend: z.enum(['memory', 'dynamodb', 'embedded', 'tablestore']),
+    backend: z.enum(['memory', 'local', 'dynamodb', 'embedded', 'tablestore']),
     tableName: z.string().min(3).max(255),
     region: z.string().min(1).optional(),
     endpoint: z.url().optional(),
@@ -64,6 +64,10 @@ export async function createStateStore(
       return new MemoryStateStore();
     case 'dynamodb':
       return new DynamoStateStore({ tableName, region, endpoint });
+    case 'local': {
+      const { openLocalStore } = await import('./local.js');
+      return openLocalStore(stateDir ?? DEFAULT_STATE_DIR);
+    }
     case 'embedded': {
       // Loaded on demand: dynalite and LevelDB's native binary must not end up in Lambda/FC bundles.
       const { openEmbeddedStore } = await import('./embedded.js');

@@ -29,7 +29,23 @@ import {
 /** A StateStore held in a Map; contents vanish with the process. */
 export class MemoryStateStore implements StateStore {
   readonly #partitions = new Map<string, Map<string, StateItem>>();
+  readonly #onWrite: ((pk: string, sk: string, item: StateItem | undefined) => void) | undefined;
   #closed = false;
+
+  /**
+   * `onWrite` sees every applied change (the new item, or undefined for a delete) in the same
+   * synchronous step as the change: the local store's journal (local.ts) hangs on it.
+   */
+  constructor(
+    options: { onWrite?: (pk: string, sk: string, item: StateItem | undefined) => void } = {},
+  ) {
+    this.#onWrite = options.onWrite;
+  }
+
+  /** Every stored item (shared, not copied: for snapshots that serialise at once). */
+  *items(): IterableIterator<StateItem> {
+    for (const partition of this.#partitions.values()) yield* partition.values();
+  }
 
   async get(pk: string, sk: string, options?: CallOptions): Promise<StateItem | undefined> {
     this.#checkOpen();
@@ -119,6 +135,7 @@ export class MemoryStateStore implements StateStore {
       partition.delete(sk);
       if (partition.size === 0) this.#partitions.delete(pk);
     }
+    this.#onWrite?.(pk, sk, item);
     return { ok: true };
   }
 

@@ -10,7 +10,7 @@ import type { StateStoreOptions } from './index.js';
 export function stateStoreOptions(settings: AppSettings): StateStoreOptions {
   const { state, fc } = settings;
   return {
-    backend: state.backend ?? 'embedded',
+    backend: state.backend ?? 'local',
     tableName: state.table,
     ...(state.region ? { region: state.region } : {}),
     ...(state.dynamodbEndpoint ? { endpoint: state.dynamodbEndpoint } : {}),

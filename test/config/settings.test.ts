@@ -18,7 +18,7 @@ describe('project settings (dingtalkChannel)', () => {
         protocol: 'openai',
         vision: false,
       },
-      state: { backend: 'embedded', table: 'dingtalk-channel-state', dir: '.data' },
+      state: { backend: 'local', table: 'dingtalk-channel-state', dir: '.data' },
       dingtalk: {
         gatewayUrl: DEFAULT_GATEWAY_URL,
         apiBase: DEFAULT_API_BASE,
@@ -115,7 +115,7 @@ describe('project settings (dingtalkChannel)', () => {
   });
 
   it('STATE_BACKEND defaults to embedded, or dynamodb when STATE_TABLE is set', () => {
-    expect(loadConfig({}).settings.state.backend).toBe('embedded');
+    expect(loadConfig({}).settings.state.backend).toBe('local');
     expect(loadConfig({ STATE_TABLE: 'prod-state' }).settings.state.backend).toBe('dynamodb');
     expect(
       loadConfig({ DINGTALK_CONFIG: '{ dingtalkChannel: { state: { table: "t" } } }' }).settings
