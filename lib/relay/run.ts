@@ -5,7 +5,7 @@
  */
 import type { LoadedConfig } from '../config/index.js';
 import { createForwarder } from '../forward/index.js';
-import type { Forwarder, MessageHandler } from '../forward/port.js';
+import type { Forwarder, HandleOutcome, MessageEvent, MessageHandler } from '../forward/port.js';
 import { createLogger, type Logger } from '../log.js';
 import { createMessageHandler } from '../pipeline/index.js';
 import { createRuntime, type PipelineRuntime, type RuntimeOverrides } from '../runtime/index.js';
@@ -27,6 +27,8 @@ export interface RunRelayOptions {
   runtime?: RuntimeOverrides;
   healthHost?: string;
   stream?: RelayOptions['stream'];
+  /** Called with each in-process outcome (demo mode reports it to the simulator's chat page). */
+  onOutcome?: (event: MessageEvent, outcome: HandleOutcome) => void;
 }
 
 export async function runRelay(
@@ -40,7 +42,15 @@ export async function runRelay(
   if (config.settings.relay.target === 'inprocess') {
     const rt = await createRuntime(config, { logger, ...options.runtime });
     runtime = rt;
-    handler = createMessageHandler(rt);
+    const handle = createMessageHandler(rt);
+    const { onOutcome } = options;
+    handler = onOutcome
+      ? async (event, context) => {
+          const outcome = await handle(event, context);
+          onOutcome(event, outcome);
+          return outcome;
+        }
+      : handle;
   }
   const forwarder = await createForwarder(config.settings, { handler, logger });
   const relay = new Relay({
