@@ -153,15 +153,20 @@ export async function startDemo(
     const published: DemoDiscovery = { ...discovery, healthUrl: running.health.url };
     await writeFile(file, `${JSON.stringify(published)}\n`, { mode: 0o600 });
     const handle = running;
+    let stopping: Promise<void> | undefined;
+    const stop = async () => {
+      await removeDemoFile(file, process.pid);
+      await handle.stop();
+      await sim.close();
+    };
     return {
       sim,
       running: handle,
       config,
       chatUrl: `${sim.url}/`,
-      async stop() {
-        await removeDemoFile(file, process.pid);
-        await handle.stop();
-        await sim.close();
+      stop: () => {
+        stopping ??= stop();
+        return stopping;
       },
     };
   } catch (err) {
