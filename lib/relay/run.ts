@@ -10,12 +10,15 @@ import { createLogger, type Logger } from '../log.js';
 import { createMessageHandler } from '../pipeline/index.js';
 import { createRuntime, type PipelineRuntime, type RuntimeOverrides } from '../runtime/index.js';
 import { type HealthServer, startHealthServer } from './health.js';
+import { RelayMetrics } from './metrics.js';
 import { Relay, type RelayOptions } from './relay.js';
 
 export interface RunningRelay {
   relay: Relay;
   health: HealthServer;
   forwarder: Forwarder;
+  /** Prometheus metrics (served at the health server's `/metrics`). */
+  metrics: RelayMetrics;
   /** The in-process pipeline, when the target is `inprocess`. */
   runtime?: PipelineRuntime;
   /** Graceful stop: drain hand-offs (within `deadlineMs`), close sockets, servers and the store. */
@@ -52,7 +55,8 @@ export async function runRelay(
         }
       : handle;
   }
-  const forwarder = await createForwarder(config.settings, { handler, logger });
+  const metrics = new RelayMetrics();
+  const forwarder = metrics.instrument(await createForwarder(config.settings, { handler, logger }));
   const relay = new Relay({
     accounts: config.accounts.map((a) => ({
       accountId: a.accountId,
@@ -67,12 +71,15 @@ export async function runRelay(
     handoffRetryMs: config.settings.relay.handoffRetryMs,
     ...(options.stream ? { stream: options.stream } : {}),
   });
+  metrics.observe(() => relay.status());
   const health = await startHealthServer(() => relay.status(), {
     port: config.settings.server.port,
+    metrics,
     ...(options.healthHost ? { host: options.healthHost } : {}),
   });
   const stop = async (deadlineMs = 10_000) => {
     await relay.stop(deadlineMs);
+    metrics.close();
     await health.close();
     await forwarder.close?.();
     await runtime?.store.close();
@@ -83,7 +90,7 @@ export async function runRelay(
     await stop(0);
     throw err;
   }
-  return { relay, health, forwarder, ...(runtime ? { runtime } : {}), stop };
+  return { relay, health, forwarder, metrics, ...(runtime ? { runtime } : {}), stop };
 }
 
 /** Resolves on the first SIGTERM or SIGINT (the signal's name). */
