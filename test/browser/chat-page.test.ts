@@ -147,6 +147,23 @@ describe.skipIf(!hasChromium)('the chat page in Chromium', () => {
     await botReply('Echo agent: second try').waitFor();
   });
 
+  it('fault buttons: a dropped connection comes back, an expired webhook falls back to OpenAPI', async () => {
+    const reconnects = () => demo.running.relay.status().accounts[0]!.counters.reconnects;
+    const before = reconnects();
+    await page.click('button[data-fault="drop"]');
+    await page.locator('#fault-log li', { hasText: 'dropped 1 connection(s)' }).waitFor();
+    await expect.poll(reconnects, { timeout: 10_000 }).toBeGreaterThan(before);
+    await page.waitForSelector('#link-state.up');
+    await page.click('button[data-fault="webhook"]');
+    await page.locator('#fault-log li', { hasText: 'next sessionWebhook' }).waitFor();
+    await page.click('#conversations li:first-child');
+    await sendAs('manager807', '张三', 'after the fault');
+    const reply = page.locator('#messages li.msg.bot', { hasText: 'Echo agent: after the fault' });
+    await reply.waitFor();
+    expect(await reply.getAttribute('data-via')).toBe('openapi');
+    expect(await reply.locator('.who').textContent()).toContain('OpenAPI (paid)');
+  });
+
   it('renders without console errors, in a real screenshot', async () => {
     const file = join(stateDir, 'chat-page.png');
     const png = await page.screenshot({ path: file, fullPage: true });
