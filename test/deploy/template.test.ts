@@ -302,7 +302,9 @@ describe('operator dashboard', () => {
     ];
     expect(vars).toEqual({ Namespace: 'DingTalkChannel' });
     const widgets = JSON.parse(
-      body.replaceAll('${AWS::Region}', 'eu-west-1').replaceAll('${Namespace}', 'DingTalkChannel'),
+      body
+        .replace(/\$\{AWS::Region\}/g, 'eu-west-1')
+        .replace(/\$\{Namespace\}/g, 'DingTalkChannel'),
     ).widgets as { properties: { metrics: [{ expression: string }][] } }[];
     const expressions = widgets.flatMap((w) => w.properties.metrics.map(([m]) => m.expression));
     for (const name of [
