@@ -121,8 +121,12 @@ describe.skipIf(!hasChromium)('the chat page in Chromium', () => {
     expect(await page.locator('#messages li.msg.bot').count()).toBe(0);
     // The same group with @bot is answered (and the reply @-mentions the sender).
     await page.check('#at-bot');
+    await page.fill('#at-others', 'colleague7');
     await sendAs('manager807', '张三', 'now with a mention');
     await botReply('Echo agent: now with a mention').waitFor();
+    const mine = page.locator('#messages li.msg.mine').last();
+    expect(await mine.locator('.mention').allTextContents()).toEqual(['@bot', '@colleague7']);
+    await page.fill('#at-others', '');
     expect(await page.locator('#messages .mention', { hasText: '@manager807' }).count()).toBe(1);
   });
 

@@ -178,7 +178,11 @@ function messageItem(view) {
   who.textContent = `${view.senderNick ?? ''} (${view.senderStaffId ?? '?'})`;
   const bubble = document.createElement('div');
   bubble.className = 'bubble';
-  const mentions = view.atBot ? '<span class="mention">@bot</span> ' : '';
+  // DingTalk strips @-mentions from the text and lists them in atUsers: show them again.
+  const mentioned = [...(view.atBot ? ['bot'] : []), ...view.atStaffIds];
+  const mentions = mentioned
+    .map((who) => `<span class="mention">@${escapeHtml(who)}</span> `)
+    .join('');
   const text = view.text ?? `[${view.msgtype}]`;
   bubble.innerHTML = mentions + escapeHtml(text).replace(/\n/g, '<br>');
   const status = document.createElement('div');
