@@ -69,7 +69,8 @@ export class MessageMetrics {
       this.outcome(invocation, outcome);
       return outcome;
     } catch (err) {
-      invocation.add('Errors', 1, 'Count', { errorClass: errorSummary(err).code });
+      // A thrown error makes the platform retry the invocation.
+      invocation.add('Errors', 1, 'Count', { errorClass: errorSummary(err).code, retried: 'true' });
       throw err;
     } finally {
       invocation.add('HandlerDuration', this.now() - started, 'Milliseconds');
@@ -81,6 +82,10 @@ export class MessageMetrics {
     invocation.add('MessagesHandled', 1, 'Count', { status: outcome.status });
     if (outcome.status === 'dropped') {
       invocation.add('MessagesDropped', 1, 'Count', { reason: outcome.reason });
+    }
+    // A final failure (the sender was told; no retry) counts as an error of its class too.
+    if (outcome.status === 'failed') {
+      invocation.add('Errors', 1, 'Count', { errorClass: outcome.reason, retried: 'false' });
     }
   }
 

@@ -55,7 +55,7 @@ export type InboundState = 'queued' | 'delivered' | 'acked' | 'unacked' | 'dropp
  */
 export interface OutcomeRecord {
   messageId: string;
-  status: 'handled' | 'dropped' | 'duplicate';
+  status: 'handled' | 'dropped' | 'duplicate' | 'failed';
   reason?: string;
   at: number;
 }

@@ -46,7 +46,7 @@ import { type Parsed, parseWith } from './validation.js';
 const DEFAULT_WAIT_MS = 5_000;
 const OutcomeSchema = z.strictObject({
   messageId: z.string().min(1),
-  status: z.enum(['handled', 'dropped', 'duplicate']),
+  status: z.enum(['handled', 'dropped', 'duplicate', 'failed']),
   reason: z.string().min(1).max(200).optional(),
 });
 const MALFORMED_FRAME = 'this frame is not JSON {';

@@ -2,7 +2,8 @@
  * The message function's metrics after a known sequence through the real pipeline and the
  * simulator: a DM answered over the sessionWebhook, a group message dropped for want of an @,
  * a redelivery (duplicate), a DM whose webhook has expired (answered over the paid OpenAPI),
- * and one whose OpenAPI fallback is refused too (an error, by class). Lines are checked
+ * one whose OpenAPI fallback is refused too (a final failure) and one hit by a DingTalk outage
+ * (a retried error), each counted by class. Lines are checked
  * against the CloudWatch EMF specification's rules, and the SLS form carries the same fields.
  */
 import { afterEach, describe, expect, it } from 'vitest';
@@ -83,27 +84,40 @@ describe('message function metrics', () => {
         code: 'Forbidden.AccessDenied.AccessTokenPermissionDenied',
       },
     });
-    const limited = ch.inject({ conversationType: '1', sender: { staffId: 'u3' }, text: 'busy' });
-    const error = await run(limited.event).catch((err: Error & { code?: string }) => err);
+    const refused = ch.inject({ conversationType: '1', sender: { staffId: 'u3' }, text: 'busy' });
+    const final = await run(refused.event);
+    expect(final.status).toBe('failed');
+
+    // A DingTalk outage is retryable: the invocation throws and the platform runs it again.
+    ch.sim.addFaults({
+      webhook: { count: 1, errcode: 300001 },
+      openapi: { count: 10, status: 503, code: 'ServiceUnavailable' },
+    });
+    const outage = ch.inject({ conversationType: '1', sender: { staffId: 'u4' }, text: 'down' });
+    const error = await run(outage.event).catch((err: Error & { code?: string }) => err);
     expect(error).toBeInstanceOf(Error);
 
     for (const line of lines) checkEmf(line);
     expect(total(lines, 'MessagesHandled', { status: 'handled' })).toBe(2);
+    expect(total(lines, 'MessagesHandled', { status: 'failed' })).toBe(1);
     expect(total(lines, 'MessagesHandled', { status: 'dropped' })).toBe(1);
     expect(total(lines, 'MessagesHandled', { status: 'duplicate' })).toBe(1);
     expect(total(lines, 'MessagesDropped', { reason: 'mention_required' })).toBe(1);
     expect(total(lines, 'MessagesDropped')).toBe(1);
-    // Webhook calls: hello, late (fails 300001), busy (fails 300001).
-    expect(total(lines, 'ReplyCalls', { route: 'webhook' })).toBe(3);
-    // OpenAPI fallbacks: late's (sent) and busy's (refused with 403).
-    expect(total(lines, 'ReplyCalls', { route: 'openapi' })).toBe(2);
-    expect(total(lines, 'PaidApiCalls', { endpoint: 'robot/oToMessages/batchSend' })).toBe(2);
+    // Webhook calls: hello, late, busy and down (the last three fail 300001).
+    expect(total(lines, 'ReplyCalls', { route: 'webhook' })).toBeGreaterThanOrEqual(4);
+    // OpenAPI fallbacks: late's (sent), busy's (refused with 403), down's (503, maybe retried).
+    const openapi = total(lines, 'ReplyCalls', { route: 'openapi' });
+    expect(openapi).toBeGreaterThanOrEqual(3);
+    expect(total(lines, 'PaidApiCalls', { endpoint: 'robot/oToMessages/batchSend' })).toBe(openapi);
+    const failedReason = final.status === 'failed' ? final.reason : '';
+    expect(total(lines, 'Errors', { errorClass: failedReason, retried: 'false' })).toBe(1);
     const errorClass = (error as { code?: string }).code ?? (error as Error).name;
-    expect(total(lines, 'Errors', { errorClass })).toBe(1);
-    expect(total(lines, 'Errors')).toBe(1);
-    // Every invocation (5) has its duration, on the account's line.
+    expect(total(lines, 'Errors', { errorClass, retried: 'true' })).toBe(1);
+    expect(total(lines, 'Errors')).toBe(2);
+    // Every invocation (6) has its duration, on the account's line.
     const durations = lines.filter((l) => typeof l.HandlerDuration === 'number');
-    expect(durations).toHaveLength(5);
+    expect(durations).toHaveLength(6);
     expect(durations.every((l) => l.account === 'default')).toBe(true);
     expect(
       lines.find((l) => l.MessagesDropped === 1)?._aws.CloudWatchMetrics[0].Dimensions,

@@ -158,6 +158,10 @@ function statusChips(view) {
     const reason = chip(`ignored: ${outcome.reason}`, 'bad');
     reason.classList.add('reason');
     chips.push(reason);
+  } else if (outcome?.status === 'failed') {
+    const reason = chip(`failed: ${outcome.reason}`, 'bad');
+    reason.classList.add('reason');
+    chips.push(reason);
   } else if (outcome?.status === 'duplicate') {
     chips.push(chip(`duplicate (${outcome.reason})`));
   }
