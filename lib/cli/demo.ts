@@ -6,7 +6,7 @@
  * in another terminal (`send`, `pairing approve --notify`) where the simulated DingTalk is and
  * which app credentials it accepts (see demo-link.ts).
  */
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { getAccount, type LoadedConfig, loadConfig } from '../config/index.js';
 import { ChannelError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -149,6 +149,8 @@ export async function startDemo(
     });
     const store = running.runtime?.store;
     if (store) sim.setOwnerOperations(demoOwnerOperations(store, config));
+    // The state directory may not exist yet (STATE_BACKEND=memory creates nothing there).
+    await mkdir(config.settings.state.dir, { recursive: true });
     const file = demoFilePath(config.settings.state.dir);
     const published: DemoDiscovery = { ...discovery, healthUrl: running.health.url };
     await writeFile(file, `${JSON.stringify(published)}\n`, { mode: 0o600 });

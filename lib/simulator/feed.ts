@@ -173,6 +173,11 @@ export class ChatFeed {
       events.push(['reply', replyView(entry)]);
       this.lastOutboxSeq = entry.seq;
     }
+    // The ledger forgets its oldest messages; so does the feed (bounded memory under load).
+    if (this.sent.size > this.ledger.inbound.length + 1_000) {
+      const live = new Set(this.ledger.inbound.map((r) => r.messageId));
+      for (const id of this.sent.keys()) if (!live.has(id)) this.sent.delete(id);
+    }
     const connections = this.connectionList();
     const text = JSON.stringify(connections);
     if (text !== this.lastConnections) {
