@@ -4,7 +4,11 @@
  * Buffer; a thrown error makes FC's async retry policy run it again.
  */
 import type { HandleOutcome } from '../../lib/forward/port.js';
+import { MessageMetrics } from '../../lib/metrics/index.js';
 import { handleMessage } from './handler.js';
+
+/** Plain JSON metric lines: SLS indexes their fields (the FC counterpart of EMF). */
+const metrics = new MessageMetrics({ format: 'plain' });
 
 interface FcContext {
   /** FC 3.0: the function's timeout in seconds, under `function.timeout`. */
@@ -22,5 +26,5 @@ export async function handler(event: Buffer | string, context: FcContext): Promi
     parsed = undefined; // handleMessage logs and drops it as an invalid event
   }
   const timeoutMs = (context.function?.timeout ?? DEFAULT_TIMEOUT_MS / 1000) * 1000;
-  return handleMessage(parsed, { remainingMs: timeoutMs });
+  return handleMessage(parsed, { remainingMs: timeoutMs, metrics });
 }

@@ -9,6 +9,7 @@
  */
 import { loadConfig } from '../../lib/config/index.js';
 import type { HandleContext, HandleOutcome } from '../../lib/forward/port.js';
+import type { MessageMetrics } from '../../lib/metrics/index.js';
 import { createMessageHandler } from '../../lib/pipeline/index.js';
 import { createRuntime, type RuntimeOverrides } from '../../lib/runtime/index.js';
 
@@ -39,6 +40,8 @@ export interface InvocationContext {
   remainingMs: number;
   /** The platform's retry count (0 = first), when it says. */
   attempt?: number;
+  /** The platform's metrics (EMF on Lambda, plain JSON on FC): outcome, timings, paid calls. */
+  metrics?: MessageMetrics;
 }
 
 /** Handles one event; a thrown error asks the platform to retry (it is retryable). */
@@ -46,10 +49,21 @@ export async function handleMessage(
   event: unknown,
   invocation: InvocationContext,
 ): Promise<HandleOutcome> {
-  const handle = await messageHandler();
-  const context: HandleContext = {
-    deadline: Date.now() + invocation.remainingMs - SAFETY_MARGIN_MS,
-    ...(invocation.attempt === undefined ? {} : { attempt: invocation.attempt }),
+  const { metrics } = invocation;
+  const run = async () => {
+    // The hooks apply when the process-wide runtime is built (an entry always passes the same).
+    const handle = await messageHandler(process.env, metrics?.runtimeHooks());
+    const context: HandleContext = {
+      deadline: Date.now() + invocation.remainingMs - SAFETY_MARGIN_MS,
+      ...(invocation.attempt === undefined ? {} : { attempt: invocation.attempt }),
+    };
+    return handle(event, context);
   };
-  return handle(event, context);
+  return metrics ? metrics.measure(accountOf(event), run) : run();
+}
+
+/** The event's account for the metrics; an event that is none counts as `unknown`. */
+function accountOf(event: unknown): string {
+  const account = (event as { accountId?: unknown } | null)?.accountId;
+  return typeof account === 'string' && account !== '' ? account.slice(0, 64) : 'unknown';
 }

@@ -8,6 +8,7 @@ import { loadConfig } from '../../lib/config/index.js';
 import { errorSummary } from '../../lib/errors.js';
 import { openSignedEvent } from '../../lib/forward/http-entry.js';
 import { createLogger } from '../../lib/log.js';
+import { MessageMetrics } from '../../lib/metrics/index.js';
 import { handleMessage } from './handler.js';
 
 export interface HttpRequestEvent {
@@ -34,6 +35,7 @@ let secret: string | undefined;
 export async function handleSignedRequest(
   request: HttpRequestEvent,
   remainingMs: number,
+  metrics?: MessageMetrics,
 ): Promise<HttpResult> {
   secret ??= loadConfig(process.env, { requireCredentials: true }).settings.relay.hmacSecret;
   if (!secret)
@@ -46,7 +48,7 @@ export async function handleSignedRequest(
     return json(opened.status, { error: opened.reason });
   }
   try {
-    const outcome = await handleMessage(opened.event, { remainingMs });
+    const outcome = await handleMessage(opened.event, { remainingMs, metrics });
     return json(200, outcome);
   } catch (err) {
     createLogger().error('message.http_failed', { error: errorSummary(err) });
@@ -54,6 +56,9 @@ export async function handleSignedRequest(
   }
 }
 
+/** On Lambda, metrics as CloudWatch EMF lines (lib/metrics/). */
+const lambdaMetrics = new MessageMetrics({ format: 'emf' });
+
 /** Lambda Function URL / HTTP API handler. */
 export const handler = (event: HttpRequestEvent, context: { getRemainingTimeInMillis(): number }) =>
-  handleSignedRequest(event, context.getRemainingTimeInMillis());
+  handleSignedRequest(event, context.getRemainingTimeInMillis(), lambdaMetrics);

@@ -39,6 +39,10 @@ const subcommands: Record<string, { summary: string; load: () => Promise<Subcomm
     summary: 'run the relay only (the container entry): stream clients → RELAY_TARGET, /healthz',
     load: async () => (await import('../../infra/relay/command.js')).relayCommand,
   },
+  status: {
+    summary: "accounts, connection state, pending pairings and the last hour's counters",
+    load: async () => (await import('./status-command.js')).statusCommand,
+  },
   send: {
     summary: 'send a message to a DingTalk user or group: send <target> <text>',
     load: async () => (await import('./send-command.js')).sendCommand,

@@ -20,6 +20,7 @@ import { ChannelError } from '../errors.js';
 import { createStateStore } from '../state/index.js';
 import { stateStoreOptions } from '../state/options.js';
 import type { StateStore } from '../state/port.js';
+import { demoAwareEnv } from './demo-link.js';
 import type { CliIo } from './main.js';
 
 /** What an owner command works on. */
@@ -84,7 +85,8 @@ export async function withOwnerContext<T>(
   accountId: string | undefined,
   work: (context: OwnerContext) => Promise<T>,
 ): Promise<T> {
-  const config = loadConfig(io.env);
+  // In demo mode the accounts' credentials come from the running demo (pairing approve --notify).
+  const config = loadConfig(await demoAwareEnv(io.env));
   const account = selectAccount(config, accountId);
   const accountFlag =
     account.accountId === config.defaultAccountId ? '' : ` --account ${account.accountId}`;

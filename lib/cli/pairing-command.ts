@@ -147,14 +147,42 @@ const who = (request: PairingRequest) =>
 
 async function approve(context: OwnerContext, io: CliIo, args: PairingArgs): Promise<number> {
   const code = args.code!;
+  const result = await approveAndNotify(context, code, args.notify);
+  if (!result) return notFound(context, io, code);
+  for (const line of result.lines) io.out(line);
+  if (result.warning) io.err(result.warning);
+  return EXIT_OK;
+}
+
+/** What an approval did: the lines `pairing approve` prints, and a warning when --notify failed. */
+export interface ApprovalResult {
+  request: PairingRequest;
+  lines: string[];
+  warning?: string;
+}
+
+/**
+ * The operation behind `pairing approve [--notify]`, shared with the demo's chat page:
+ * approves the request, then (with `notify`) sends the "access approved" DM. Undefined when no
+ * live request has this code. A failed notification is a warning: the approval stands.
+ */
+export async function approveAndNotify(
+  context: Pick<OwnerContext, 'store' | 'account'> & { config: { settings: AppSettings } },
+  code: string,
+  notify: boolean,
+): Promise<ApprovalResult | undefined> {
   const { account } = context;
   const request = await approvePairing(context.store, account.accountId, code, {
     clock: systemClock,
   });
-  if (!request) return notFound(context, io, code);
-  io.out(`Approved ${code} for account ${account.accountId}: ${who(request)} can now DM the bot.`);
-  if (args.notify) await notifyApproved(account, context.config.settings, request.userId, io);
-  return EXIT_OK;
+  if (!request) return undefined;
+  const lines = [
+    `Approved ${code} for account ${account.accountId}: ${who(request)} can now DM the bot.`,
+  ];
+  if (!notify) return { request, lines };
+  const notified = await notifyApproved(account, context.config.settings, request.userId);
+  if (notified.sent) lines.push(notified.sent);
+  return { request, lines, ...(notified.warning ? { warning: notified.warning } : {}) };
 }
 
 /** Sends the "access approved" DM; a failure is a warning, the approval already stands. */
@@ -162,13 +190,12 @@ async function notifyApproved(
   account: AccountConfig,
   settings: AppSettings,
   userId: string,
-  io: CliIo,
-): Promise<void> {
-  const warn = (why: string) =>
-    io.err(`Warning: approved, but the approval message to ${userId} was not sent: ${why}`);
+): Promise<{ sent?: string; warning?: string }> {
+  const warn = (why: string) => ({
+    warning: `Warning: approved, but the approval message to ${userId} was not sent: ${why}`,
+  });
   if (!account.clientId || !account.clientSecret) {
-    warn(`account ${account.accountId} has no clientId/clientSecret configured`);
-    return;
+    return warn(`account ${account.accountId} has no clientId/clientSecret configured`);
   }
   try {
     const api = accountApi(account, settings.dingtalk.apiBase);
@@ -176,13 +203,11 @@ async function notifyApproved(
       msgKey: 'sampleText',
       msgParam: { content: ACCESS_APPROVED_TEXT },
     });
-    if (invalidUserIds.includes(userId)) {
-      warn('DingTalk does not know this user id for the bot');
-      return;
-    }
-    io.out(`Sent ${userId} a message saying their access was approved.`);
+    if (invalidUserIds.includes(userId))
+      return warn('DingTalk does not know this user id for the bot');
+    return { sent: `Sent ${userId} a message saying their access was approved.` };
   } catch (err) {
-    warn(maskSecrets(errorSummary(err).message));
+    return warn(maskSecrets(errorSummary(err).message));
   }
 }
 

@@ -9,6 +9,7 @@ import { describeTarget, parseTarget, type Target } from '../dingtalk/targets.js
 import { ChannelError } from '../errors.js';
 import { sendToTarget } from '../pipeline/outbound.js';
 import { parseCommandArgs } from './args.js';
+import { demoAwareEnv } from './demo-link.js';
 import { EXIT_OK, type Subcommand } from './main.js';
 import { usageError } from './open-store.js';
 
@@ -44,7 +45,8 @@ export const sendCommand: Subcommand = async (args, io) => {
   const [rawTarget, ...words] = positionals;
   const text = words.join(' ');
   const to = target(rawTarget, text);
-  const config = loadConfig(io.env, { requireCredentials: true });
+  // Against a running demo, the simulated DingTalk and its app credentials (demo-link.ts).
+  const config = loadConfig(await demoAwareEnv(io.env), { requireCredentials: true });
   let account: AccountConfig;
   try {
     account = getAccount(config, values.account);

@@ -7,7 +7,8 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/index.js';
 import { runRelay, waitForShutdownSignal } from '../relay/run.js';
-import { DEMO_APP, type Simulator, startSimulator } from '../simulator/index.js';
+import type { Simulator } from '../simulator/index.js';
+import { startDemo } from './demo.js';
 import { EXIT_OK, type Subcommand } from './main.js';
 import { usageError } from './open-store.js';
 
@@ -16,24 +17,6 @@ const HELP = `Usage: dingtalk-channel start
 Runs the channel locally. With DINGTALK_CLIENT_ID / DINGTALK_CLIENT_SECRET (or a config file)
 it connects to DingTalk; without them a simulated DingTalk stands in (demo mode).
 Ports: PORT (health, default 8080) and DINGTALK_SIMULATOR_PORT (demo mode); 0 picks a free one.`;
-
-/** Demo mode opens DMs and groups unless the user chose policies (so the first curl gets an answer). */
-function demoEnv(env: NodeJS.ProcessEnv, sim: Simulator): NodeJS.ProcessEnv {
-  const configured = env.DINGTALK_CONFIG_FILE || env.DINGTALK_CONFIG;
-  return {
-    ...env,
-    DINGTALK_CLIENT_ID: DEMO_APP.clientId,
-    DINGTALK_CLIENT_SECRET: DEMO_APP.clientSecret,
-    DINGTALK_GATEWAY_URL: sim.gatewayUrl,
-    DINGTALK_API_BASE: sim.apiBase,
-    DINGTALK_OAPI_BASE: sim.oapiBase,
-    RELAY_TARGET: 'inprocess',
-    ...(configured || env.DINGTALK_DM_POLICY
-      ? {}
-      : { DINGTALK_DM_POLICY: 'open', DINGTALK_DM_ALLOW_FROM: '*' }),
-    ...(configured || env.DINGTALK_GROUP_POLICY ? {} : { DINGTALK_GROUP_POLICY: 'open' }),
-  };
-}
 
 export const startCommand: Subcommand = async (args, io) => {
   try {
@@ -50,28 +33,29 @@ export const startCommand: Subcommand = async (args, io) => {
     throw usageError((err as Error).message, HELP);
   }
   const base = loadConfig(io.env);
-  const sim = base.hasCredentials
-    ? undefined
-    : await startSimulator({ port: base.settings.simulator.port, apps: [DEMO_APP] });
+  const demo = base.hasCredentials ? undefined : await startDemo(io.env, base);
+  const running =
+    demo?.running ??
+    (await runRelay(
+      loadConfig({ ...io.env, RELAY_TARGET: 'inprocess' }, { requireCredentials: true }),
+    ));
+  const config = demo?.config ?? base;
   try {
-    const env = sim ? demoEnv(io.env, sim) : { ...io.env, RELAY_TARGET: 'inprocess' };
-    const config = loadConfig(env, { requireCredentials: true });
-    const running = await runRelay(config);
     for (const line of banner(
       running.health.url,
-      sim,
+      demo?.sim,
       config.settings.agent.kind,
       config.settings.state.backend,
     ))
       io.out(line);
     const signal = await waitForShutdownSignal();
     io.out(`Received ${signal}, shutting down…`);
-    await running.stop();
-    io.out('Stopped.');
-    return EXIT_OK;
   } finally {
-    await sim?.close();
+    if (demo) await demo.stop();
+    else await running.stop();
   }
+  io.out('Stopped.');
+  return EXIT_OK;
 };
 
 function banner(
@@ -86,6 +70,7 @@ function banner(
     `  Agent:     ${agent}   State: ${state}`,
   ];
   if (sim) {
+    lines.splice(1, 0, `  Chat page: ${sim.url}/   (open it in a browser)`);
     const dm = JSON.stringify({
       conversationType: '1',
       sender: { staffId: 'manager807', nick: 'Demo User' },
@@ -100,7 +85,7 @@ function banner(
       atBot: true,
     });
     lines.push(
-      `  Simulator: ${sim.url}`,
+      `  Simulator: ${sim.url}   (apps: ${sim.apps.map((a) => a.accountId).join(', ')})`,
       '',
       'Talk to the bot in a DM:',
       `  curl -s -X POST ${sim.url}/__sim/messages -H 'content-type: application/json' -d '${dm}'`,

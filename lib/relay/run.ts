@@ -5,17 +5,20 @@
  */
 import type { LoadedConfig } from '../config/index.js';
 import { createForwarder } from '../forward/index.js';
-import type { Forwarder, MessageHandler } from '../forward/port.js';
+import type { Forwarder, HandleOutcome, MessageEvent, MessageHandler } from '../forward/port.js';
 import { createLogger, type Logger } from '../log.js';
 import { createMessageHandler } from '../pipeline/index.js';
 import { createRuntime, type PipelineRuntime, type RuntimeOverrides } from '../runtime/index.js';
 import { type HealthServer, startHealthServer } from './health.js';
+import { RelayMetrics } from './metrics.js';
 import { Relay, type RelayOptions } from './relay.js';
 
 export interface RunningRelay {
   relay: Relay;
   health: HealthServer;
   forwarder: Forwarder;
+  /** Prometheus metrics (served at the health server's `/metrics`). */
+  metrics: RelayMetrics;
   /** The in-process pipeline, when the target is `inprocess`. */
   runtime?: PipelineRuntime;
   /** Graceful stop: drain hand-offs (within `deadlineMs`), close sockets, servers and the store. */
@@ -27,6 +30,8 @@ export interface RunRelayOptions {
   runtime?: RuntimeOverrides;
   healthHost?: string;
   stream?: RelayOptions['stream'];
+  /** Called with each in-process outcome (demo mode reports it to the simulator's chat page). */
+  onOutcome?: (event: MessageEvent, outcome: HandleOutcome) => void;
 }
 
 export async function runRelay(
@@ -40,9 +45,18 @@ export async function runRelay(
   if (config.settings.relay.target === 'inprocess') {
     const rt = await createRuntime(config, { logger, ...options.runtime });
     runtime = rt;
-    handler = createMessageHandler(rt);
+    const handle = createMessageHandler(rt);
+    const { onOutcome } = options;
+    handler = onOutcome
+      ? async (event, context) => {
+          const outcome = await handle(event, context);
+          onOutcome(event, outcome);
+          return outcome;
+        }
+      : handle;
   }
-  const forwarder = await createForwarder(config.settings, { handler, logger });
+  const metrics = new RelayMetrics();
+  const forwarder = metrics.instrument(await createForwarder(config.settings, { handler, logger }));
   const relay = new Relay({
     accounts: config.accounts.map((a) => ({
       accountId: a.accountId,
@@ -57,12 +71,15 @@ export async function runRelay(
     handoffRetryMs: config.settings.relay.handoffRetryMs,
     ...(options.stream ? { stream: options.stream } : {}),
   });
+  metrics.observe(() => relay.status());
   const health = await startHealthServer(() => relay.status(), {
     port: config.settings.server.port,
+    metrics,
     ...(options.healthHost ? { host: options.healthHost } : {}),
   });
   const stop = async (deadlineMs = 10_000) => {
     await relay.stop(deadlineMs);
+    metrics.close();
     await health.close();
     await forwarder.close?.();
     await runtime?.store.close();
@@ -73,7 +90,7 @@ export async function runRelay(
     await stop(0);
     throw err;
   }
-  return { relay, health, forwarder, ...(runtime ? { runtime } : {}), stop };
+  return { relay, health, forwarder, metrics, ...(runtime ? { runtime } : {}), stop };
 }
 
 /** Resolves on the first SIGTERM or SIGINT (the signal's name). */

@@ -26,6 +26,8 @@ export interface RuntimeOverrides {
   onApiCall?: (call: ApiCall) => void;
   /** Bound of one session-webhook post (tests shorten it to produce a "no answer"). */
   webhookTimeoutMs?: number;
+  /** Wraps the agent (the functions' metrics time its calls). */
+  wrapAgent?: (agent: Agent) => Agent;
   sessionMaxWaitMs?: number;
   replyReserveMs?: number;
   leaseMs?: number;
@@ -37,8 +39,9 @@ export async function createRuntime(
   overrides: RuntimeOverrides = {},
 ): Promise<PipelineRuntime> {
   const logger = overrides.logger ?? createLogger({ level: config.settings.log.level });
-  const agent =
+  const built =
     overrides.agent ?? createAgent(agentSettings(config.settings), { fetch: overrides.fetch });
+  const agent = overrides.wrapAgent ? overrides.wrapAgent(built) : built;
   const store =
     overrides.store ?? (await createStateStore(stateStoreOptions(config.settings), { logger }));
   const apis = new Map<string, DingTalkApi>();

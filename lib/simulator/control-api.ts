@@ -51,6 +51,13 @@ const ROUTES: Record<string, ControlRoute> = {
     sendJson(res, 200, sim.outbox(since));
   },
   'GET /__sim/acks': (sim, res) => sendJson(res, 200, sim.acks()),
+  'GET /__sim/outcomes': (sim, res) => sendJson(res, 200, sim.outcomes()),
+  'POST /__sim/outcomes': (sim, res, body) =>
+    withJson(res, body, (value) => {
+      const result = sim.tryRecordOutcome(value);
+      if (result.ok) sendJson(res, 200, result.value);
+      else bad(res, result.error);
+    }),
   'GET /__sim/connections': (sim, res) => sendJson(res, 200, sim.connections()),
   'GET /__sim/gateway-requests': (sim, res) =>
     sendJson(res, 200, sim.gatewayRequests({ maskSecrets: true })),

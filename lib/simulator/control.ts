@@ -8,11 +8,20 @@ import type {
   GatewayRequestRecord,
   InboundRecord,
   OutboxEntry,
+  OutcomeRecord,
   PingViolation,
   SimulatorStats,
 } from './ledger.js';
 import type { SimApp } from './options.js';
+import type { OwnerOperations } from './owner.js';
 import type { Parsed } from './validation.js';
+
+/** An outcome as the channel reports it: `{ messageId, status, reason? }`. */
+export interface OutcomeInput {
+  messageId: string;
+  status: OutcomeRecord['status'];
+  reason?: string;
+}
 
 /** What `addFaults` did. */
 export interface FaultResult {
@@ -26,6 +35,9 @@ export interface SimulatorControl {
   tryInjectMessage(body: unknown): Parsed<InjectedMessage>;
   tryInjectEvent(body: unknown): Parsed<InjectedEvent>;
   tryAddFaults(body: unknown): Parsed<FaultResult>;
+  /** Records what the channel did with a pushed message (`POST /__sim/outcomes`). */
+  tryRecordOutcome(body: unknown): Parsed<OutcomeRecord>;
+  outcomes(): OutcomeRecord[];
   inbound(): InboundRecord[];
   outbox(since?: number): OutboxEntry[];
   acks(): AckRecord[];
@@ -54,6 +66,10 @@ export interface Simulator extends SimulatorControl {
   injectMessage(req: InjectMessageInput): InjectedMessage;
   injectEvent(req: InjectEventInput): InjectedEvent;
   addFaults(spec: FaultInput): FaultResult;
+  /** Records a message's outcome as the channel reports it; throws on a bad record. */
+  recordOutcome(outcome: OutcomeInput): OutcomeRecord;
+  /** Lends the chat page the demo's owner operations (pairing panel); undefined detaches them. */
+  setOwnerOperations(owner: OwnerOperations | undefined): void;
   /** Resolves with the outbox once it holds `count` entries, or the matching entries once one matches. */
   waitForOutbox(
     predicateOrCount: number | ((entry: OutboxEntry) => boolean),

@@ -3,8 +3,9 @@
  * control API in architecture.md and the README's simulator section).
  */
 export type { ConnectionInfo, ConnectionState } from './connections.js';
-export type { FaultResult, Simulator, SimulatorControl } from './control.js';
+export type { FaultResult, OutcomeInput, Simulator, SimulatorControl } from './control.js';
 export type { FaultInput } from './faults.js';
+export type { MessageView, ReplyView } from './feed.js';
 export type { InjectMessageInput } from './inbound-builder.js';
 export type { InjectEventInput, InjectedEvent, InjectedMessage } from './inject.js';
 export type {
@@ -13,6 +14,7 @@ export type {
   InboundRecord,
   InboundState,
   OutboxEntry,
+  OutcomeRecord,
   PingViolation,
   SimulatorStats,
 } from './ledger.js';
@@ -23,4 +25,5 @@ export {
   type SimulatorAppOptions,
   type SimulatorOptions,
 } from './options.js';
+export type { ApprovalAnswer, OwnerOperations, PairingRequestView } from './owner.js';
 export { startSimulator } from './server.js';

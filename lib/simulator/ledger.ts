@@ -49,6 +49,17 @@ export interface AckRecord {
 
 export type InboundState = 'queued' | 'delivered' | 'acked' | 'unacked' | 'dropped';
 
+/**
+ * What the channel says it did with a pushed message (`POST /__sim/outcomes`): the simulator
+ * cannot see policy drops, so a channel in demo mode reports them (the pipeline's HandleOutcome).
+ */
+export interface OutcomeRecord {
+  messageId: string;
+  status: 'handled' | 'dropped' | 'duplicate' | 'failed';
+  reason?: string;
+  at: number;
+}
+
 /** One injected push (robot message or event) and its delivery and ACK history. */
 export interface InboundRecord {
   messageId: string;
@@ -163,6 +174,9 @@ export class Ledger {
   readonly gatewayRequests: GatewayRequestRecord[] = [];
   readonly pingViolations: PingViolation[] = [];
   readonly stats: SimulatorStats = zeroStats();
+  /** Reported outcomes by messageId (bounded like the inbound log). */
+  readonly outcomes = new Map<string, OutcomeRecord>();
+  private readonly listeners = new Set<() => void>();
   private outboxSeq = 0;
   private ackSeq = 0;
   private readonly waiters = new Set<Waiter>();
@@ -201,6 +215,28 @@ export class Ledger {
     this.changed();
   }
 
+  /**
+   * Keeps the channel's outcome of a message. A `duplicate` (a redelivery the channel had
+   * already handled) never hides the first attempt's handled/dropped outcome.
+   */
+  recordOutcome(outcome: OutcomeRecord): void {
+    const known = this.outcomes.get(outcome.messageId);
+    if (known && known.status !== 'duplicate' && outcome.status === 'duplicate') return;
+    this.outcomes.delete(outcome.messageId);
+    this.outcomes.set(outcome.messageId, outcome);
+    if (this.outcomes.size > MAX_INBOUND) {
+      const oldest = this.outcomes.keys().next().value;
+      if (oldest !== undefined) this.outcomes.delete(oldest);
+    }
+    this.changed();
+  }
+
+  /** Calls `listener` after every change until the returned function is called. */
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
   /** Outbox entries with `seq` greater than `since`. */
   outboxSince(since = 0): OutboxEntry[] {
     return this.outbox.filter((e) => e.seq > since);
@@ -209,6 +245,7 @@ export class Ledger {
   /** Wakes the waiters; call after any state change a test might wait for. */
   changed(): void {
     for (const waiter of [...this.waiters]) waiter.check();
+    for (const listener of this.listeners) listener();
   }
 
   /**
@@ -246,6 +283,7 @@ export class Ledger {
   /** Rejects every pending waiter; later waits reject at once. */
   close(): void {
     this.closed = true;
+    this.listeners.clear();
     for (const waiter of [...this.waiters]) waiter.fail(new Error('simulator closed'));
   }
 }

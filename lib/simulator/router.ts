@@ -10,6 +10,7 @@ import { handleControl } from './control-api.js';
 import { handleGatewayOpen } from './gateway.js';
 import { BodyTooLargeError, readBody, requestUrl, sendApiError } from './http-io.js';
 import { handleOpenApi, isOpenApiRoute, serveFile } from './openapi.js';
+import { handlePage, isPageRoute } from './page-routes.js';
 import { handleAccessToken, handleLegacyGetToken } from './token-routes.js';
 import { handleSessionWebhook } from './webhook.js';
 
@@ -39,6 +40,7 @@ async function dispatch(
   if (method === 'GET' && path.startsWith('/__files/')) {
     return serveFile(ctx, res, path.slice('/__files/'.length));
   }
+  if (isPageRoute(method, path)) return handlePage(ctx, req, res, method, path, body);
   if (path.startsWith('/__sim/'))
     return handleControl(control, method, path, url.searchParams, res, body);
   if (isOpenApiRoute(method, path)) return handleOpenApi(ctx, req, res, path, body);

@@ -6,6 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
+import { z } from 'zod';
 import { ChannelError } from '../errors.js';
 import {
   type ConnectionHooks,
@@ -14,28 +15,40 @@ import {
   type StreamConnection,
 } from './connections.js';
 import type { SimContext } from './context.js';
-import type { FaultResult, Simulator } from './control.js';
+import type { FaultResult, OutcomeInput, Simulator } from './control.js';
 import { type AckMatch, Dispatcher } from './delivery.js';
 import { Directory } from './directory.js';
 import { type FaultInput, FaultPlan, parseFaultRequest } from './faults.js';
+import { ChatFeed } from './feed.js';
 import { parseUpstream } from './frames.js';
 import { TicketBook } from './gateway.js';
 import type { InjectMessageInput } from './inbound-builder.js';
 import { type InjectEventInput, injectEvent, injectMessage } from './inject.js';
-import { type GatewayRequestRecord, Ledger, type OutboxEntry } from './ledger.js';
+import {
+  type GatewayRequestRecord,
+  Ledger,
+  type OutboxEntry,
+  type OutcomeRecord,
+} from './ledger.js';
 import {
   type ResolvedOptions,
   resolveOptions,
   type SimApp,
   type SimulatorOptions,
 } from './options.js';
+import type { OwnerOperations } from './owner.js';
 import { QpsLimiter } from './qps.js';
 import { routeRequest } from './router.js';
 import { TokenStore } from './tokens.js';
 import { handleUpgrade, refuseUpgrade } from './upgrade.js';
-import type { Parsed } from './validation.js';
+import { type Parsed, parseWith } from './validation.js';
 
 const DEFAULT_WAIT_MS = 5_000;
+const OutcomeSchema = z.strictObject({
+  messageId: z.string().min(1),
+  status: z.enum(['handled', 'dropped', 'duplicate', 'failed']),
+  reason: z.string().min(1).max(200).optional(),
+});
 const MALFORMED_FRAME = 'this frame is not JSON {';
 
 class SimulatorServer implements Simulator {
@@ -45,6 +58,8 @@ class SimulatorServer implements Simulator {
   private readonly registry = new ConnectionRegistry();
   private readonly http: Server;
   private readonly wss = new WebSocketServer({ noServer: true });
+  private readonly feed: ChatFeed;
+  private owner: OwnerOperations | undefined;
   private base = '';
   private closing?: Promise<void>;
 
@@ -52,6 +67,7 @@ class SimulatorServer implements Simulator {
     this.apps = options.apps;
     const { clock } = options;
     const faults = new FaultPlan();
+    this.feed = new ChatFeed(this.ledger, this.registry);
     this.ctx = {
       options,
       ledger: this.ledger,
@@ -62,6 +78,8 @@ class SimulatorServer implements Simulator {
       qps: new QpsLimiter(clock, options.qpsPerApp),
       connections: this.registry,
       dispatcher: new Dispatcher(options, this.ledger, this.registry),
+      feed: this.feed,
+      owner: () => this.owner,
       baseUrl: () => this.base,
       findApp: (account) =>
         options.apps.find((a) => a.accountId === account || a.clientId === account),
@@ -148,6 +166,34 @@ class SimulatorServer implements Simulator {
   addFaults(spec: FaultInput): FaultResult {
     return orThrow(this.tryAddFaults(spec));
   }
+  tryRecordOutcome(body: unknown): Parsed<OutcomeRecord> {
+    const parsed = parseWith(OutcomeSchema, body, 'outcome');
+    if (!parsed.ok) return parsed;
+    const { messageId, status, reason } = parsed.value;
+    if (!this.ledger.inbound.some((r) => r.messageId === messageId)) {
+      return {
+        ok: false,
+        error: `invalid outcome: \`messageId\`: the simulator pushed no message "${messageId}"`,
+      };
+    }
+    const record: OutcomeRecord = {
+      messageId,
+      status,
+      ...(reason ? { reason } : {}),
+      at: Date.now(),
+    };
+    this.ledger.recordOutcome(record);
+    return { ok: true, value: record };
+  }
+  recordOutcome(outcome: OutcomeInput): OutcomeRecord {
+    return orThrow(this.tryRecordOutcome(outcome));
+  }
+  outcomes() {
+    return [...this.ledger.outcomes.values()];
+  }
+  setOwnerOperations(owner: OwnerOperations | undefined): void {
+    this.owner = owner;
+  }
   pendingFaults() {
     return this.ctx.faults.pending();
   }
@@ -228,6 +274,7 @@ class SimulatorServer implements Simulator {
   }
 
   private async shutdown(): Promise<void> {
+    this.feed.close();
     this.ledger.close();
     this.ctx.dispatcher.close();
     this.registry.terminateAll();

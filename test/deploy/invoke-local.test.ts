@@ -81,7 +81,14 @@ describe('serverless invoke local: the message function', () => {
 
     expect(run.stderr + run.stdout).not.toContain('Error');
     expect(run.code).toBe(0);
-    expect(JSON.parse(run.stdout.slice(run.stdout.indexOf('{')))).toEqual({ status: 'handled' });
+    // stdout carries the function's CloudWatch EMF metric lines, then invoke local's result.
+    const lines = run.stdout.split('\n');
+    const emf = lines.filter((l) => l.startsWith('{"_aws"')).map((l) => JSON.parse(l));
+    expect(emf).toContainEqual(
+      expect.objectContaining({ account: 'default', status: 'handled', MessagesHandled: 1 }),
+    );
+    const result = lines.filter((l) => !l.startsWith('{"_aws"')).join('\n');
+    expect(JSON.parse(result.slice(result.indexOf('{')))).toEqual({ status: 'handled' });
     expect(sim.outbox()).toEqual([
       expect.objectContaining({
         via: 'webhook',

@@ -62,6 +62,7 @@ beforeAll(async () => {
       'relayDesiredCount=2',
       'relaySubnets=subnet-aaa,subnet-bbb',
       'relaySecurityGroups=sg-ccc',
+      'dashboard=true',
     ]),
   ]);
 }, 300_000);
@@ -287,6 +288,36 @@ describe('relay on ECS Fargate', () => {
     expect((network.SecurityGroups as { 'Fn::If': unknown[] })['Fn::If'][2]).toEqual({
       'Fn::Split': [',', 'sg-ccc'],
     });
+  });
+});
+
+describe('operator dashboard', () => {
+  it('is created only with dashboard=true and charts the functions’ EMF metrics', () => {
+    const [id, dashboard] = single(custom.template, 'AWS::CloudWatch::Dashboard');
+    expect(dashboard.Condition).toBe('DashboardEnabled');
+    expect(conditionHolds(standard.template, 'DashboardEnabled')).toBe(false);
+    expect(conditionHolds(custom.template, 'DashboardEnabled')).toBe(true);
+    const [body, vars] = (dashboard.Properties.DashboardBody as { 'Fn::Sub': [string, object] })[
+      'Fn::Sub'
+    ];
+    expect(vars).toEqual({ Namespace: 'DingTalkChannel' });
+    const widgets = JSON.parse(
+      body
+        .replace(/\$\{AWS::Region\}/g, 'eu-west-1')
+        .replace(/\$\{Namespace\}/g, 'DingTalkChannel'),
+    ).widgets as { properties: { metrics: [{ expression: string }][] } }[];
+    const expressions = widgets.flatMap((w) => w.properties.metrics.map(([m]) => m.expression));
+    for (const name of [
+      'MessagesHandled',
+      'MessagesDropped',
+      'AgentLatency',
+      'ReplyCalls',
+      'PaidApiCalls',
+      'Errors',
+    ]) {
+      expect(expressions.some((e) => e.includes(`MetricName="${name}"`))).toBe(true);
+    }
+    expect(id).toBe('OperatorDashboard');
   });
 });
 

@@ -81,6 +81,10 @@ describe('npm start (demo mode)', () => {
     const ready = await fetch(`${health}/readyz`);
     expect(ready.status).toBe(200);
     expect(printedCurls()).toHaveLength(2);
+    const chat = /Chat page:\s+(http:\/\/\S+)/.exec(lines.join('\n'))?.[1];
+    const page = await fetch(chat!);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(await page.text()).toContain('/chat/chat.js');
   });
 
   it('answers the printed DM and group curls with echo replies', async () => {

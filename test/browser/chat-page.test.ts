@@ -1,0 +1,185 @@
+/**
+ * The chat page in a real browser (headless system Chromium through playwright-core, no browser
+ * download): the demo runs in this process (simulator + channel + echo agent, as `npm start`
+ * runs it) and the test drives the page as a user would. DM → echo; group message without @ →
+ * shown as ignored with the channel's reason; a stranger's DM → pairing challenge, approve from
+ * the pairing panel → the "approved" DM and the next message answered. The page must log no
+ * console error, and the screenshot must be a real PNG of the page.
+ * Skipped, with the reason printed, only where no Chromium is installed.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type DemoHandle, startDemo } from '../../lib/cli/demo.js';
+import { loadConfig } from '../../lib/config/index.js';
+import { memoryLogger } from '../../lib/log.js';
+import { ACCESS_APPROVED_TEXT } from '../../lib/policy/pairing.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium) {
+  console.warn(
+    `chat-page browser test skipped: no Chromium at ${CHROMIUM} (apt-get install -y chromium)`,
+  );
+}
+
+const stateDir = mkdtempSync(join(tmpdir(), 'dingtalk-chat-'));
+const profileDir = mkdtempSync(join(tmpdir(), 'dingtalk-chromium-'));
+let demo: DemoHandle;
+let browser: BrowserContext;
+let page: Page;
+const consoleErrors: string[] = [];
+
+describe.skipIf(!hasChromium)('the chat page in Chromium', () => {
+  beforeAll(async () => {
+    const env = {
+      PATH: process.env.PATH,
+      PORT: '0',
+      DINGTALK_SIMULATOR_PORT: '0',
+      STATE_BACKEND: 'memory',
+      STATE_DIR: stateDir,
+      // manager807 is allowed by configuration; anyone else gets the pairing challenge.
+      DINGTALK_CONFIG: JSON.stringify({
+        dm: { policy: 'pairing', allowFrom: ['manager807'] },
+        groupPolicy: 'open',
+      }),
+    };
+    demo = await startDemo(env, loadConfig(env), {
+      logger: memoryLogger('warn'),
+      simulatorLogger: memoryLogger('warn'),
+      healthHost: '127.0.0.1',
+    });
+    // A fresh profile directory: a persistent context is how playwright takes --user-data-dir.
+    browser = await chromium.launchPersistentContext(profileDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      viewport: { width: 1200, height: 760 },
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    page = browser.pages()[0] ?? (await browser.newPage());
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') consoleErrors.push(msg.text());
+    });
+    page.on('pageerror', (err) => consoleErrors.push(err.message));
+    await page.goto(demo.chatUrl);
+    await page.waitForSelector('body[data-ready="true"]');
+    await page.waitForSelector('#link-state.up');
+  }, 30_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await demo?.stop();
+    rmSync(stateDir, { recursive: true, force: true });
+    rmSync(profileDir, { recursive: true, force: true });
+  });
+
+  async function openConversation(type: '1' | '2', title = '') {
+    await page.selectOption('#new-type', type);
+    if (title) await page.fill('#new-title', title);
+    await page.click('#new-conversation button[type="submit"]');
+  }
+
+  async function sendAs(staffId: string, nick: string, text: string) {
+    await page.fill('#sender-id', staffId);
+    await page.fill('#sender-nick', nick);
+    await page.fill('#text', text);
+    await page.press('#text', 'Enter');
+  }
+
+  const botReply = (text: string) =>
+    page.locator('#messages li.msg.bot .bubble', { hasText: text });
+
+  it('shows a DM with its delivery, ACK and the echo reply (Chinese and emoji intact)', async () => {
+    await openConversation('1');
+    await sendAs('manager807', '张三', '你好 bot 👋');
+    await botReply('Echo agent: 你好 bot 👋').waitFor();
+    const mine = page.locator('#messages li.msg.mine').last();
+    await expect.poll(() => mine.getAttribute('data-state')).toBe('acked');
+    expect(await mine.getAttribute('data-outcome')).toBe('handled');
+    expect(await mine.locator('.chip').allTextContents()).toContain('ACKed');
+    expect(await page.textContent('#chat-title')).toBe('DM: 张三');
+  });
+
+  it('shows a group message without @ as ignored, with the channel’s reason', async () => {
+    await openConversation('2', '测试群 🎉');
+    await sendAs('manager807', '张三', 'hello everyone');
+    const ignored = page.locator('#messages li.msg.mine[data-outcome="dropped"]');
+    await ignored.waitFor();
+    expect(await ignored.getAttribute('data-reason')).toBe('mention_required');
+    expect(await ignored.locator('.reason').textContent()).toBe('ignored: mention_required');
+    expect(await page.locator('#messages li.msg.bot').count()).toBe(0);
+    // The same group with @bot is answered (and the reply @-mentions the sender).
+    await page.check('#at-bot');
+    await page.fill('#at-others', 'colleague7');
+    await sendAs('manager807', '张三', 'now with a mention');
+    await botReply('Echo agent: now with a mention').waitFor();
+    const mine = page.locator('#messages li.msg.mine').last();
+    expect(await mine.locator('.mention').allTextContents()).toEqual(['@bot', '@colleague7']);
+    await page.fill('#at-others', '');
+    expect(await page.locator('#messages .mention', { hasText: '@manager807' }).count()).toBe(1);
+  });
+
+  it('approves a pairing from the panel and then answers the stranger', async () => {
+    await openConversation('1');
+    await sendAs('stranger42', '李四', 'let me in');
+    await botReply('Pairing code:').waitFor();
+    const request = page.locator('#pairings li[data-code]');
+    await request.waitFor();
+    const code = await request.getAttribute('data-code');
+    expect(code).toMatch(/^[A-Z0-9]{8}$/);
+    expect(await request.locator('code').textContent()).toBe(
+      `dingtalk-channel pairing approve ${code}`,
+    );
+    expect(await botReply(`dingtalk-channel pairing approve ${code}`).count()).toBe(1);
+    const challenged = page.locator('#messages li.msg.mine').last();
+    expect(await challenged.getAttribute('data-reason')).toBe('pairing_challenge');
+    await request.locator('button').click();
+    await botReply(ACCESS_APPROVED_TEXT).waitFor();
+    await expect.poll(() => page.locator('#pairings li[data-code]').count()).toBe(0);
+    await sendAs('stranger42', '李四', 'second try');
+    await botReply('Echo agent: second try').waitFor();
+  });
+
+  it('fault buttons: a dropped connection comes back, an expired webhook falls back to OpenAPI', async () => {
+    const reconnects = () => demo.running.relay.status().accounts[0]!.counters.reconnects;
+    const before = reconnects();
+    await page.click('button[data-fault="drop"]');
+    await page.locator('#fault-log li', { hasText: 'dropped 1 connection(s)' }).waitFor();
+    await expect.poll(reconnects, { timeout: 10_000 }).toBeGreaterThan(before);
+    await page.waitForSelector('#link-state.up');
+    await page.click('button[data-fault="webhook"]');
+    await page.locator('#fault-log li', { hasText: 'next sessionWebhook' }).waitFor();
+    await page.click('#conversations li:first-child');
+    await sendAs('manager807', '张三', 'after the fault');
+    const reply = page.locator('#messages li.msg.bot', { hasText: 'Echo agent: after the fault' });
+    await reply.waitFor();
+    expect(await reply.getAttribute('data-via')).toBe('openapi');
+    expect(await reply.locator('.who').textContent()).toContain('OpenAPI (paid)');
+  });
+
+  it('renders without console errors, in a real screenshot', async () => {
+    const file = join(stateDir, 'chat-page.png');
+    const png = await page.screenshot({ path: file, fullPage: true });
+    expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
+    const width = png.readUInt32BE(16);
+    const height = png.readUInt32BE(20);
+    expect([width, height]).toEqual([1200, expect.any(Number)]);
+    expect(height).toBeGreaterThanOrEqual(760);
+    expect(readFileSync(file).length).toBeGreaterThan(10_000);
+    if (process.env.CHAT_SCREENSHOT_OUT) {
+      await page.screenshot({ path: process.env.CHAT_SCREENSHOT_OUT });
+    }
+    expect(consoleErrors).toEqual([]);
+  });
+});
