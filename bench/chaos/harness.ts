@@ -231,6 +231,7 @@ function relayTotals(relay: Relay): ChaosResult['relay'] {
     malformed: 0,
     retries: 0,
     joined: 0,
+    dropped: 0,
     reconnects: 0,
     malformedFrames: 0,
   };

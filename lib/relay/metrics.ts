@@ -75,6 +75,11 @@ const COUNTERS: [CounterName, string, string][] = [
     'dingtalk_relay_redeliveries_joined_total',
     'Redeliveries that joined a hand-off still under way',
   ],
+  [
+    'dropped',
+    'dingtalk_relay_messages_dropped_by_policy_total',
+    'Messages the configuration alone drops, ACKed before any hand-off (in-process target)',
+  ],
 ];
 
 /** Counter deltas of one account over the window. */

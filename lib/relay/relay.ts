@@ -9,7 +9,8 @@
  * 3. Bounded memory: at most `maxInflight` hand-offs run and at most `maxWaiting` wait for a
  *    slot; a message beyond that is left unacked for DingTalk to redeliver (counted `shed`).
  *    A redelivery of a message still in hand-off joins it (counted `joined`) and takes no slot.
- * 4. A payload that is not a robot message is ACKed (redelivering it cannot help), logged with
+ * 4. A message the configuration alone drops is ACKed before it takes a slot (gate.ts).
+ *    A payload that is not a robot message is ACKed (redelivering it cannot help), logged with
  *    its size and counted `malformed`; it never reaches the forwarder.
  * 5. `stop()` takes no new message, lets in-flight hand-offs finish (and ACK) within the
  *    deadline, then closes every socket.
@@ -45,6 +46,8 @@ export interface RelayOptions {
   /** Deliveries allowed to wait for a free slot (each holds its payload, ~1–4 KB); default 1024. */
   maxWaiting?: number;
   handoffRetryMs?: number;
+  /** Drops what configuration alone drops before it takes a slot (gate.ts); ACKed, counted. */
+  gate?: (accountId: string, data: string) => string | undefined;
   /** Extra stream client options (tests shorten backoff and heartbeat). */
   stream?: Partial<
     Omit<StreamClientOptions, 'accountId' | 'clientId' | 'clientSecret' | 'onRobotMessage'>
@@ -61,6 +64,8 @@ export interface RelayCounters {
   retries: number;
   /** Redeliveries that arrived while the same message was still being handed off. */
   joined: number;
+  /** Dropped by the policy gate before a hand-off (ACKed). */
+  dropped: number;
 }
 
 export interface AccountStatus extends StreamClientStatus {
@@ -108,6 +113,7 @@ export class Relay {
         malformed: 0,
         retries: 0,
         joined: 0,
+        dropped: 0,
       });
       this.clients.set(
         account.accountId,
@@ -172,6 +178,11 @@ export class Relay {
         size: delivery.data.length,
       });
       delivery.ack();
+      return;
+    }
+    if (this.options.gate?.(delivery.accountId, delivery.data)) {
+      counters.dropped += 1;
+      if (delivery.ack()) counters.acked += 1;
       return;
     }
     // A redelivery of a message this relay is still handing off joins it instead of taking a

@@ -9,6 +9,7 @@ import type { Forwarder, HandleOutcome, MessageEvent, MessageHandler } from '../
 import { createLogger, type Logger } from '../log.js';
 import { createMessageHandler } from '../pipeline/index.js';
 import { createRuntime, type PipelineRuntime, type RuntimeOverrides } from '../runtime/index.js';
+import { createPolicyGate } from './gate.js';
 import { type HealthServer, startHealthServer } from './health.js';
 import { RelayMetrics } from './metrics.js';
 import { Relay, type RelayOptions } from './relay.js';
@@ -68,6 +69,8 @@ export async function runRelay(
     logger,
     maxInflight: config.settings.relay.maxInflight,
     maxWaiting: config.settings.relay.maxWaiting,
+    // Only where this process holds the pipeline's own configuration (see gate.ts).
+    ...(runtime ? { gate: createPolicyGate(config, logger) } : {}),
     handoffRetryMs: config.settings.relay.handoffRetryMs,
     ...(options.stream ? { stream: options.stream } : {}),
   });

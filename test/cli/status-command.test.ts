@@ -71,7 +71,7 @@ describe('dingtalk-channel status', () => {
     const { code, out, err } = await cli('status');
     expect(err).toEqual([]);
     expect(code).toBe(0);
-    expect(out[0]).toBe(`State: the embedded store in ${stateDir}`);
+    expect(out[0]).toBe(`State: the local store in ${stateDir}`);
     expect(out[1]).toBe(`Relay: ${demo.running.health.url} (ready)`);
     const table = out.slice(out.indexOf('') + 1);
     expect(table[0]).toMatch(/^ACCOUNT\s+ENABLED\s+CONNECTION\s+PENDING PAIRINGS$/);

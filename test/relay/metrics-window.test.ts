@@ -20,6 +20,7 @@ const zero: RelayCounters = {
   malformed: 0,
   retries: 0,
   joined: 0,
+  dropped: 0,
 };
 
 function statusWith(counters: RelayCounters): RelayStatus {
