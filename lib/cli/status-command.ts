@@ -161,12 +161,11 @@ function print(report: StatusReport, out: (line: string) => void): void {
   const counted = report.accounts.filter((a) => a.lastHour);
   const hourRows = counted.map((a) => {
     const c = a.lastHour!;
-    return [a.accountId, c.received, c.forwarded, c.acked, c.shed, c.malformed, c.failed].map(
-      String,
-    );
+    const row = [a.accountId, c.received, c.dropped ?? 0, c.forwarded, c.acked, c.shed];
+    return [...row, c.malformed, c.failed].map(String);
   });
   for (const line of formatTable(
-    ['ACCOUNT', 'RECEIVED', 'HANDED OFF', 'ACKED', 'SHED', 'MALFORMED', 'FAILED'],
+    ['ACCOUNT', 'RECEIVED', 'DROPPED', 'HANDED OFF', 'ACKED', 'SHED', 'MALFORMED', 'FAILED'],
     hourRows,
   ))
     out(line);

@@ -15,7 +15,11 @@ import type { Logger } from '../log.js';
 import { decideAccess } from '../policy/decide.js';
 
 /** The drop reason when configuration alone drops the message, else undefined. */
-export type PolicyGate = (accountId: string, data: string) => string | undefined;
+export type PolicyGate = (
+  accountId: string,
+  data: string,
+  messageId?: string,
+) => string | undefined;
 
 const MAX_HINTED = 10_000;
 

@@ -47,7 +47,7 @@ export interface RelayOptions {
   maxWaiting?: number;
   handoffRetryMs?: number;
   /** Drops what configuration alone drops before it takes a slot (gate.ts); ACKed, counted. */
-  gate?: (accountId: string, data: string) => string | undefined;
+  gate?: (accountId: string, data: string, messageId: string) => string | undefined;
   /** Extra stream client options (tests shorten backoff and heartbeat). */
   stream?: Partial<
     Omit<StreamClientOptions, 'accountId' | 'clientId' | 'clientSecret' | 'onRobotMessage'>
@@ -180,7 +180,7 @@ export class Relay {
       delivery.ack();
       return;
     }
-    if (this.options.gate?.(delivery.accountId, delivery.data)) {
+    if (this.options.gate?.(delivery.accountId, delivery.data, delivery.messageId)) {
       counters.dropped += 1;
       if (delivery.ack()) counters.acked += 1;
       return;

@@ -9,7 +9,7 @@ import type { Forwarder, HandleOutcome, MessageEvent, MessageHandler } from '../
 import { createLogger, type Logger } from '../log.js';
 import { createMessageHandler } from '../pipeline/index.js';
 import { createRuntime, type PipelineRuntime, type RuntimeOverrides } from '../runtime/index.js';
-import { createPolicyGate } from './gate.js';
+import { createPolicyGate, type PolicyGate } from './gate.js';
 import { type HealthServer, startHealthServer } from './health.js';
 import { RelayMetrics } from './metrics.js';
 import { Relay, type RelayOptions } from './relay.js';
@@ -70,7 +70,9 @@ export async function runRelay(
     maxInflight: config.settings.relay.maxInflight,
     maxWaiting: config.settings.relay.maxWaiting,
     // Only where this process holds the pipeline's own configuration (see gate.ts).
-    ...(runtime ? { gate: createPolicyGate(config, logger) } : {}),
+    ...(runtime
+      ? { gate: gateWithOutcomes(createPolicyGate(config, logger), options.onOutcome) }
+      : {}),
     handoffRetryMs: config.settings.relay.handoffRetryMs,
     ...(options.stream ? { stream: options.stream } : {}),
   });
@@ -94,6 +96,21 @@ export async function runRelay(
     throw err;
   }
   return { relay, health, forwarder, metrics, ...(runtime ? { runtime } : {}), stop };
+}
+
+/** The gate, reporting each drop as the pipeline would have (`dropped` with its reason). */
+function gateWithOutcomes(gate: PolicyGate, onOutcome: RunRelayOptions['onOutcome']): PolicyGate {
+  if (!onOutcome) return gate;
+  return (accountId, data, messageId) => {
+    const reason = gate(accountId, data, messageId);
+    if (reason && messageId) {
+      onOutcome(
+        { version: 1, accountId, messageId, data, receivedAt: Date.now() },
+        { status: 'dropped', reason },
+      );
+    }
+    return reason;
+  };
 }
 
 /** Resolves on the first SIGTERM or SIGINT (the signal's name). */

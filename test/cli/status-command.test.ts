@@ -79,9 +79,9 @@ describe('dingtalk-channel status', () => {
     expect(table[2]).toMatch(/^spare\s+no\s+-\s+\?$/);
     const hour = out.findIndex((l) => l.startsWith('Last hour'));
     expect(out[hour + 1]).toMatch(
-      /^ACCOUNT\s+RECEIVED\s+HANDED OFF\s+ACKED\s+SHED\s+MALFORMED\s+FAILED$/,
+      /^ACCOUNT\s+RECEIVED\s+DROPPED\s+HANDED OFF\s+ACKED\s+SHED\s+MALFORMED\s+FAILED$/,
     );
-    expect(out[hour + 2]).toMatch(/^main\s+3\s+3\s+3\s+0\s+0\s+0$/);
+    expect(out[hour + 2]).toMatch(/^main\s+3\s+1\s+2\s+3\s+0\s+0\s+0$/);
   });
 
   it('--json carries the same facts', async () => {
