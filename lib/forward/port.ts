@@ -30,6 +30,11 @@ export type HandoffResult =
 export interface Forwarder {
   /** `inprocess`, `http`, `lambda`, `fc`, `fc2`. */
   readonly kind: string;
+  /**
+   * True when a hand-off is a local durable write that never waits on remote work (the inbox):
+   * the relay then needs no hand-off slots for it, and a burst is never shed.
+   */
+  readonly local?: boolean;
   forward(event: MessageEvent, signal?: AbortSignal): Promise<HandoffResult>;
   close?(): Promise<void>;
 }

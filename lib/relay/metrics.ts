@@ -200,6 +200,7 @@ export class RelayMetrics {
     const now = this.now;
     return {
       kind: forwarder.kind,
+      ...(forwarder.local ? { local: true } : {}),
       async forward(event, signal) {
         const result = await forwarder.forward(event, signal);
         if (result.accepted) {

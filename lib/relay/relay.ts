@@ -6,7 +6,7 @@
  * 1. Durable before ack (architecture invariant 1): `ack()` runs only after `accepted`.
  * 2. A failed hand-off is retried with backoff for at most `handoffRetryMs`; then the message is
  *    left unacked (DingTalk delivers it again), logged and counted as `failed`.
- * 3. Bounded memory: at most `maxInflight` hand-offs run and at most `maxWaiting` wait for a
+ * 3. Bounded memory: at most `maxInflight` remote hand-offs run and at most `maxWaiting` wait for a
  *    slot; a message beyond that is left unacked for DingTalk to redeliver (counted `shed`).
  *    A redelivery of a message still in hand-off joins it (counted `joined`) and takes no slot.
  * 4. A message the configuration alone drops is ACKed before it takes a slot (gate.ts).
@@ -208,6 +208,8 @@ export class Relay {
 
   /** Waits for a slot and hands the message off; true once it is accepted (and ACKed). */
   private async handOffInSlot(delivery: RobotDelivery, counters: RelayCounters): Promise<boolean> {
+    // A local durable hand-off (the inbox) is one write: no slot to wait for, nothing to shed.
+    if (this.options.forwarder.local) return this.handOff(delivery, counters);
     if (!(await this.slots.acquire())) {
       counters.shed += 1;
       this.log.warn('relay.shed', { account: delivery.accountId, messageId: delivery.messageId });

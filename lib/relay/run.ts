@@ -4,6 +4,7 @@
  * health endpoint. Used by the relay container entry and by `npm start`.
  */
 import type { LoadedConfig } from '../config/index.js';
+import { createInboxForwarder } from '../forward/inbox.js';
 import { createForwarder } from '../forward/index.js';
 import type { Forwarder, HandleOutcome, MessageEvent, MessageHandler } from '../forward/port.js';
 import { createLogger, type Logger } from '../log.js';
@@ -57,7 +58,24 @@ export async function runRelay(
       : handle;
   }
   const metrics = new RelayMetrics();
-  const forwarder = metrics.instrument(await createForwarder(config.settings, { handler, logger }));
+  // On one machine's durable store (`npm start`) the in-process hand-off is an inbox write
+  // (inbox.ts): ACKed at once, handled by workers, resumed by the next start, which opens the
+  // same store. Elsewhere (a shared table other relays may serve, or memory) the hand-off stays
+  // the handler call itself: ACK after processing.
+  const { backend } = config.settings.state;
+  const inbox =
+    runtime && handler && (backend === 'local' || backend === 'embedded')
+      ? createInboxForwarder({
+          store: runtime.store,
+          handler,
+          timeoutMs: config.settings.agent.timeoutMs + 30_000,
+          concurrency: config.settings.relay.maxInflight,
+          logger,
+        })
+      : undefined;
+  const forwarder = metrics.instrument(
+    inbox ?? (await createForwarder(config.settings, { handler, logger })),
+  );
   const relay = new Relay({
     accounts: config.accounts.map((a) => ({
       accountId: a.accountId,
