@@ -72,7 +72,9 @@ export function describeGot(value: unknown, secret: boolean): string {
   if (typeof value === 'object') return 'an object';
   if (secret) return `${article(typeof value)} (value hidden)`;
   // Mask before truncating, so a cut URL cannot leave a credential half-shown.
-  return truncate(typeof value === 'string' ? JSON.stringify(maskUrlsIn(value)) : JSON.stringify(value));
+  return truncate(
+    typeof value === 'string' ? JSON.stringify(maskUrlsIn(value)) : JSON.stringify(value),
+  );
 }
 
 function truncate(text: string): string {

@@ -211,7 +211,8 @@ const RelaySettings = z
     hmacSecret: field(sharedSecret, {
       env: 'RELAY_HMAC_SECRET',
       secret: true,
-      description: 'HMAC key signing HTTP hand-offs (at least 32 bytes). Required for an http(s) target.',
+      description:
+        'HMAC key signing HTTP hand-offs (at least 32 bytes). Required for an http(s) target.',
     }).optional(),
     maxInflight: field(z.int().min(1), {
       env: 'RELAY_MAX_INFLIGHT',
