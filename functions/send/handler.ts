@@ -9,7 +9,12 @@
  * 502 DingTalk refused (`code` says why); 503 the function has no SEND_TOKEN configured.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { type LoadedConfig, loadConfig, sendingAccount } from '../../lib/config/index.js';
+import {
+  type AccountConfig,
+  type LoadedConfig,
+  loadConfig,
+  sendingAccount,
+} from '../../lib/config/index.js';
 import { accountApi, type DingTalkApi } from '../../lib/dingtalk/api.js';
 import { parseTarget } from '../../lib/dingtalk/targets.js';
 import { ChannelError, DingTalkApiError, errorSummary } from '../../lib/errors.js';
@@ -121,7 +126,7 @@ function header(headers: SendRequest['headers'], name: string): string | undefin
   return found?.[1];
 }
 
-function apiFor(config: LoadedConfig, account: ReturnType<typeof getAccount>): DingTalkApi {
+function apiFor(config: LoadedConfig, account: AccountConfig): DingTalkApi {
   let api = apis.get(account.accountId);
   if (!api) {
     api = accountApi(account, config.settings.dingtalk.apiBase);

@@ -64,6 +64,7 @@ export async function createRuntime(
           clientSecret: account.clientSecret,
           robotCode: account.robotCode,
           apiBase: config.settings.dingtalk.apiBase,
+          oapiBase: config.settings.dingtalk.oapiBase,
           ...(overrides.fetch ? { fetch: overrides.fetch } : {}),
           ...(overrides.onApiCall ? { onCall: overrides.onApiCall } : {}),
           ...(overrides.webhookTimeoutMs ? { webhookTimeoutMs: overrides.webhookTimeoutMs } : {}),
