@@ -237,6 +237,11 @@ const ServerSettings = z
       env: 'PORT',
       description: 'Health / HTTP port (0 = any free port).',
     }).default(8080),
+    host: field(text, {
+      env: 'HOST',
+      description:
+        'Interface the health / HTTP port listens on: loopback unless told otherwise (`0.0.0.0` = every interface, e.g. in a container whose port is published).',
+    }).default('127.0.0.1'),
   })
   .strict();
 

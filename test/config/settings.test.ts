@@ -26,7 +26,7 @@ describe('project settings (dingtalkChannel)', () => {
         oapiBase: DEFAULT_OAPI_BASE,
       },
       relay: { target: 'inprocess', maxInflight: 64, maxWaiting: 1024, handoffRetryMs: 30000 },
-      server: { port: 8080 },
+      server: { port: 8080, host: '127.0.0.1' },
       simulator: { port: 0 },
       fc: {},
       send: {},
