@@ -36,12 +36,12 @@ describe('checkDeployConfig', () => {
     expect(checkDeployConfig({ DINGTALK_CONFIG: valid }, complete)).toEqual([]);
   });
 
-  it('refuses a secret too large for the Lambda environment', () => {
+  it('refuses a secret too large for Secrets Manager', () => {
     const big = JSON.stringify({
       channels: { dingtalk: { clientId: 'a', clientSecret: 'b' } },
       dingtalkChannel: { agent: { systemPrompt: 'x'.repeat(MAX_CONFIG_BYTES) } },
     });
-    expect(checkDeployConfig({ DINGTALK_CONFIG: big }, [])[0]).toMatch(/4 KB/);
+    expect(checkDeployConfig({ DINGTALK_CONFIG: big }, [])[0]).toMatch(/64 KB/);
   });
 });
 
