@@ -65,6 +65,7 @@ beforeAll(async () => {
       'relaySecurityGroups=sg-ccc',
       'dashboard=true',
       'sendReservedConcurrency=3',
+      'relaySource=image',
       'messageHttpReservedConcurrency=0',
     ]),
   ]);
@@ -96,11 +97,17 @@ function notConditionHolds(t: Template, name: string): boolean {
   return a !== b;
 }
 
+/** The task's containers for the chosen relaySource (image: one; bundle: fetch-bundle + relay). */
 function relayContainer(t: Template) {
   const [, taskDef] = single(t, 'AWS::ECS::TaskDefinition');
-  const containers = taskDef.Properties.ContainerDefinitions as Record<string, unknown>[];
-  expect(containers).toHaveLength(1);
-  return { taskDef, container: containers[0]! };
+  const choice = taskDef.Properties.ContainerDefinitions as {
+    'Fn::If': [string, Record<string, unknown>[], Record<string, unknown>[]];
+  };
+  const [condition, fromImage, fromBundle] = choice['Fn::If'];
+  expect(condition).toBe('RelayFromImage');
+  const containers = conditionHolds(t, condition) ? fromImage : fromBundle;
+  const container = containers.find((c) => c.Name === 'relay')!;
+  return { taskDef, container, containers };
 }
 
 describe('Lambda functions', () => {
@@ -297,47 +304,83 @@ describe('IAM', () => {
     expect(fn(custom.template, 'MessageHttpRole').Condition).toBe('MessageHttpEntryEnabled');
   });
 
-  it('the relay task role may only invoke the message function', () => {
+  it('the relay task role may only invoke the message function and read its own bundle', () => {
     const { taskDef } = relayContainer(standard.template);
     const [roleId] = [...referencedIds(taskDef.Properties.TaskRoleArn)];
     const statements = roleStatements(fn(standard.template, roleId!));
-    expect(statements).toHaveLength(1);
-    expect(statements[0]!.Effect).toBe('Allow');
+    expect(statements).toHaveLength(2);
+    for (const s of statements) expect(s.Effect).toBe('Allow');
     expect(actionsOf(statements[0]!)).toEqual(['lambda:InvokeFunction']);
     expect(referencedIds(statements[0]!.Resource)).toEqual(new Set(['MessageLambdaFunction']));
+    expect(actionsOf(statements[1]!)).toEqual(['s3:GetObject']);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub string
+    expect(statements[1]!.Resource).toEqual({ 'Fn::Sub': '${RelayBundleBucket.Arn}/relay/*' });
     expect(roleId).not.toBe([...referencedIds(taskDef.Properties.ExecutionRoleArn)][0]);
   });
 });
 
 describe('relay on ECS Fargate', () => {
-  it('runs the image from the stack’s ECR repository on ARM, 0.25 vCPU / 0.5 GB, with /healthz', () => {
-    const { taskDef, container } = relayContainer(standard.template);
-    expect(taskDef.Properties).toMatchObject({
-      RequiresCompatibilities: ['FARGATE'],
-      NetworkMode: 'awsvpc',
-      Cpu: '256',
-      Memory: '512',
-      RuntimePlatform: { CpuArchitecture: 'ARM64', OperatingSystemFamily: 'LINUX' },
+  it('runs on ARM, 0.25 vCPU / 0.5 GB, with /healthz, the logs and RELAY_TARGET', () => {
+    for (const t of [standard.template, custom.template]) {
+      const { taskDef, container } = relayContainer(t);
+      expect(taskDef.Properties).toMatchObject({
+        RequiresCompatibilities: ['FARGATE'],
+        NetworkMode: 'awsvpc',
+        Cpu: '256',
+        Memory: '512',
+        RuntimePlatform: { CpuArchitecture: 'ARM64', OperatingSystemFamily: 'LINUX' },
+      });
+      const health = container.HealthCheck as { Command: string[] };
+      expect(health.Command[0]).toBe('CMD');
+      expect(health.Command.join(' ')).toContain('/healthz');
+      const logs = container.LogConfiguration as { Options: Record<string, unknown> };
+      expect(fn(t, [...referencedIds(logs.Options['awslogs-group'])][0]!).Type).toBe(
+        'AWS::Logs::LogGroup',
+      );
+      const env = Object.fromEntries(
+        (container.Environment as { Name: string; Value: unknown }[]).map((e) => [e.Name, e.Value]),
+      );
+      const message = fn(t, 'MessageLambdaFunction');
+      expect(env.RELAY_TARGET).toBe(`lambda:${message.Properties.FunctionName}`);
+    }
+  });
+
+  it('by default (no Docker to deploy) runs the public Node image on the uploaded bundle', () => {
+    const { containers, container } = relayContainer(standard.template);
+    expect(containers.map((c) => c.Name)).toEqual(['fetch-bundle', 'relay']);
+    const fetch = containers[0]!;
+    expect(fetch.Essential).toBe(false);
+    expect(String(fetch.Image)).toMatch(/^public\.ecr\.aws\/aws-cli\/aws-cli:/);
+    const source = (fetch.Command as unknown[])[2] as { 'Fn::Sub': string };
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub string
+    expect(source['Fn::Sub']).toBe('s3://${RelayBundleBucket}/relay/none/relay.mjs');
+    expect(container).toMatchObject({
+      Image: 'public.ecr.aws/docker/library/node:22-slim',
+      Command: ['node', '/relay/relay.mjs'],
+      User: 'node',
+      ReadonlyRootFilesystem: true,
+      DependsOn: [{ ContainerName: 'fetch-bundle', Condition: 'SUCCESS' }],
+      MountPoints: [{ SourceVolume: 'relay-bundle', ContainerPath: '/relay', ReadOnly: true }],
     });
+    const bucket = fn(standard.template, 'RelayBundleBucket');
+    expect(bucket.Properties.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+  });
+
+  it('with relaySource=image runs the image from the stack’s ECR repository', () => {
+    const { containers, container } = relayContainer(custom.template);
+    expect(containers).toHaveLength(1);
     const [repoId] = [...referencedIds(container.Image)];
-    expect(fn(standard.template, repoId!).Type).toBe('AWS::ECR::Repository');
+    expect(fn(custom.template, repoId!).Type).toBe('AWS::ECR::Repository');
     // relayImageTag's default: nothing runs it, the first deploy starts with 0 tasks.
     expect((container.Image as { 'Fn::Join': [string, unknown[]] })['Fn::Join']).toEqual([
       ':',
       [{ 'Fn::GetAtt': [repoId, 'RepositoryUri'] }, 'none'],
     ]);
-    const health = container.HealthCheck as { Command: string[] };
-    expect(health.Command[0]).toBe('CMD');
-    expect(health.Command.join(' ')).toContain('/healthz');
-    const logs = container.LogConfiguration as { Options: Record<string, unknown> };
-    expect(fn(standard.template, [...referencedIds(logs.Options['awslogs-group'])][0]!).Type).toBe(
-      'AWS::Logs::LogGroup',
-    );
-    const env = Object.fromEntries(
-      (container.Environment as { Name: string; Value: unknown }[]).map((e) => [e.Name, e.Value]),
-    );
-    const message = fn(standard.template, 'MessageLambdaFunction');
-    expect(env.RELAY_TARGET).toBe(`lambda:${message.Properties.FunctionName}`);
   });
 
   it('the service keeps the desired count (default 1) in public subnets of a VPC without NAT', () => {
