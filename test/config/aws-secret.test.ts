@@ -7,6 +7,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { handler as sendHandler } from '../../functions/send/aws.js';
 import { resetSendFunction } from '../../functions/send/handler.js';
+import { relayConfigView } from '../../infra/relay/secret-view.js';
 import {
   configForRole,
   resetSecretConfig,
@@ -207,5 +208,22 @@ describe('the deployed send function reads its config from the secret', () => {
     expect(process.env.DINGTALK_CONFIG).toContain(SEND_TOKEN);
     expect(process.env.DINGTALK_CONFIG).not.toContain('agent-api-key-1');
     expect(sm.reads().at(-1)?.body).toEqual({ SecretId: sm.arnOf(name) });
+  });
+});
+
+describe('the relay on AWS keeps only its view of the config secret', () => {
+  it('drops the agent key, send token and HMAC key for a lambda: target, and nothing otherwise', () => {
+    const env: NodeJS.ProcessEnv = {
+      DINGTALK_CONFIG: JSON.stringify(DOCUMENT),
+      RELAY_TARGET: 'lambda:dingtalk-channel-prod-message',
+    };
+    expect(relayConfigView(env)).toBe(true);
+    for (const value of ['agent-api-key-1', SEND_TOKEN, 'h'.repeat(40)]) {
+      expect(env.DINGTALK_CONFIG).not.toContain(value);
+    }
+    expect(env.DINGTALK_CONFIG).toContain('client-secret-kept-by-all');
+    const inprocess = { DINGTALK_CONFIG: JSON.stringify(DOCUMENT), RELAY_TARGET: 'inprocess' };
+    expect(relayConfigView(inprocess)).toBe(false);
+    expect(inprocess.DINGTALK_CONFIG).toContain('agent-api-key-1');
   });
 });

@@ -124,9 +124,9 @@ describe('project settings (dingtalkChannel)', () => {
       loadConfig({ DINGTALK_CONFIG: '{ dingtalkChannel: { state: { table: "tbl" } } }' }).settings
         .state.backend,
     ).toBe('dynamodb');
-    expect(loadConfig({ STATE_TABLE: 'tbl', STATE_BACKEND: 'embedded' }).settings.state.backend).toBe(
-      'embedded',
-    );
+    expect(
+      loadConfig({ STATE_TABLE: 'tbl', STATE_BACKEND: 'embedded' }).settings.state.backend,
+    ).toBe('embedded');
   });
 
   it('AGENT=openai without a base URL is an error naming AGENT_BASE_URL', () => {
@@ -196,7 +196,10 @@ describe('project settings (dingtalkChannel)', () => {
     expect(configIssues(() => loadConfig({ RELAY_TARGET: 'https://fn.example/x' }))).toEqual([
       '`dingtalkChannel.relay.hmacSecret` (not set; env RELAY_HMAC_SECRET) is required when `dingtalkChannel.relay.target` (from RELAY_TARGET) is "https://fn.example/x" (the receiver verifies the signature)',
     ]);
-    const ok = loadConfig({ RELAY_TARGET: 'https://fn.example/x', RELAY_HMAC_SECRET: 'hmac-secret-0123456789abcdef0123456789' });
+    const ok = loadConfig({
+      RELAY_TARGET: 'https://fn.example/x',
+      RELAY_HMAC_SECRET: 'hmac-secret-0123456789abcdef0123456789',
+    });
     expect(ok.settings.relay.hmacSecret).toBe('hmac-secret-0123456789abcdef0123456789');
   });
 
