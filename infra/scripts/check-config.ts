@@ -6,8 +6,9 @@
  *
  *   DINGTALK_CONFIG=… npx tsx infra/scripts/check-config.ts [serverless args…]
  */
-import { loadConfig } from '../../lib/config/index.js';
+
 import { configForRole } from '../../lib/config/aws-secret.js';
+import { loadConfig } from '../../lib/config/index.js';
 import { ChannelError, ConfigError } from '../../lib/errors.js';
 
 /** Secrets Manager holds at most 64 KB per secret value (the functions read it from there). */

@@ -11,7 +11,6 @@ export interface HistoryLimits {
   maxChars: number;
 }
 
-
 /**
  * Keeps the newest turns that fit both limits, oldest first. Turns are dropped whole, oldest
  * first; the result is a contiguous tail of `turns`. A leading assistant turn whose user turn

@@ -42,7 +42,8 @@ export function createAgent(section: AgentSettings, deps: { fetch?: FetchFn } = 
     throw new ConfigError(
       parsed.error.issues.map((issue) => {
         const key = [KEY_ROOT, ...issue.path.map(String)].join('.');
-        const keys = 'keys' in issue && Array.isArray(issue.keys) ? ` (${issue.keys.join(', ')})` : '';
+        const keys =
+          'keys' in issue && Array.isArray(issue.keys) ? ` (${issue.keys.join(', ')})` : '';
         return `${key}: ${issue.message}${keys}`;
       }),
     );

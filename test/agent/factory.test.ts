@@ -102,7 +102,9 @@ describe('createAgent', () => {
     expect(configIssues({ kind: 'http', httpUrl: 'ftp://x' })[0]).toMatch(
       /^dingtalkChannel\.agent\.httpUrl:/,
     );
-    expect(configIssues({ kind: 'http' })[0]).toMatch(/^dingtalkChannel\.agent\.httpUrl: is required/);
+    expect(configIssues({ kind: 'http' })[0]).toMatch(
+      /^dingtalkChannel\.agent\.httpUrl: is required/,
+    );
     expect(
       configIssues({ kind: 'openai', baseUrl: 'http://x', model: 'm', maxHistoryTurns: -1 })[0],
     ).toMatch(/^dingtalkChannel\.agent\.maxHistoryTurns:/);
