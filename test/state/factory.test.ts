@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../lib/config/index.js';
 import { ChannelError } from '../../lib/errors.js';
-import { stateStoreOptions } from '../../lib/state/options.js';
 import type { EmbeddedStateStore } from '../../lib/state/embedded.js';
 import { createStateStore, DynamoStateStore, MemoryStateStore } from '../../lib/state/index.js';
+import { stateStoreOptions } from '../../lib/state/options.js';
 import { startTestDynalite } from '../support/dynalite.js';
 
 afterEach(() => {
@@ -61,7 +61,9 @@ describe('createStateStore', () => {
   it('opens the store the parsed configuration names (one mapping for runtime and CLI)', async () => {
     const stateDir = await mkdtemp(join(tmpdir(), 'state-factory-'));
     const config = loadConfig({ STATE_DIR: stateDir });
-    const store = (await createStateStore(stateStoreOptions(config.settings))) as EmbeddedStateStore;
+    const store = (await createStateStore(
+      stateStoreOptions(config.settings),
+    )) as EmbeddedStateStore;
     try {
       expect(store.owned).toBe(true);
       await store.put({ pk: 'p', sk: 's' });
