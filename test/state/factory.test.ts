@@ -60,7 +60,7 @@ describe('createStateStore', () => {
 
   it('opens the store the parsed configuration names (one mapping for runtime and CLI)', async () => {
     const stateDir = await mkdtemp(join(tmpdir(), 'state-factory-'));
-    const config = loadConfig({ STATE_DIR: stateDir });
+    const config = loadConfig({ STATE_BACKEND: 'embedded', STATE_DIR: stateDir });
     const store = (await createStateStore(
       stateStoreOptions(config.settings),
     )) as EmbeddedStateStore;
