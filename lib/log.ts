@@ -22,16 +22,85 @@ const secretValues = new Set<string>();
 
 /** Registers a value (client secret, API key, token) to be masked in every later log line. */
 export function registerSecret(value: string | undefined): void {
-  if (value && value.length >= 6) secretValues.add(value);
+  if (value) secretValues.add(value);
 }
 
-/** Masks registered secrets inside a string. */
-export function maskSecrets(text: string): string {
+/** Below this length a secret is masked only where it stands as a whole word (see maskValues). */
+const SHORT_SECRET = 6;
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * Replaces every occurrence of each value with `***`, longest first (so a secret containing
+ * another is masked whole). A value shorter than 6 characters is masked only where no letter or
+ * digit touches it: masking `abc` inside every word would make logs unreadable, and a short
+ * secret printed as a value (`key=abc`, `"abc"`) is what must not leak.
+ */
+export function maskValues(text: string, values: Iterable<string>): string {
   let out = text;
-  for (const secret of secretValues) {
-    if (out.includes(secret)) out = out.split(secret).join('***');
+  const ordered = [...values].filter((v) => v !== '').sort((a, b) => b.length - a.length);
+  for (const value of ordered) {
+    if (value.length >= SHORT_SECRET) {
+      if (out.includes(value)) out = out.split(value).join('***');
+    } else if (out.includes(value)) {
+      const word = new RegExp(`(?<![\\p{L}\\p{N}])${escapeRegExp(value)}(?![\\p{L}\\p{N}])`, 'gu');
+      out = out.replace(word, '***');
+    }
   }
   return out;
+}
+
+const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>`]+/gi;
+
+/**
+ * A URL with every credential-bearing part replaced by `***`: user name and password, every
+ * query value (`?code=<function key>`, `?api-key=…`, a session webhook's `session=`) and the
+ * fragment. Built with the URL API; text that does not parse as a URL is not shown at all.
+ */
+export function maskUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return '[unparsable URL]';
+  }
+  if (!url.username && !url.password && !url.search && !url.hash) return text;
+  if (url.username) url.username = '***';
+  if (url.password) url.password = '***';
+  const names = [...new Set(url.searchParams.keys())];
+  if (url.search) url.search = names.map((name) => `${encodeURIComponent(name)}=***`).join('&');
+  if (url.hash) url.hash = '***';
+  return url.toString();
+}
+
+/** The credential-bearing values of a URL (user name, password, query values), for registerSecret. */
+export function urlCredentials(text: string): string[] {
+  try {
+    const url = new URL(text);
+    const values = [url.password, ...url.searchParams.values()].map((v) => {
+      try {
+        return decodeURIComponent(v);
+      } catch {
+        return v;
+      }
+    });
+    if (url.username && url.password) values.push(decodeURIComponent(url.username));
+    return [...new Set(values.filter((v) => v !== ''))];
+  } catch {
+    return [];
+  }
+}
+
+/** Masks the credential-bearing parts of every URL inside a text (see maskUrl). */
+export function maskUrlsIn(text: string): string {
+  return text.includes('://') ? text.replace(URL_IN_TEXT, (match) => maskUrl(match)) : text;
+}
+
+/** Masks registered secrets and the credential-bearing parts of URLs inside a string. */
+export function maskSecrets(text: string): string {
+  return maskValues(maskUrlsIn(text), secretValues);
 }
 
 function redact(value: unknown, depth = 0): unknown {

@@ -34,6 +34,11 @@ function messageHandler(
   return handler;
 }
 
+/** Drops the process-wide handler so the next event builds it from fresh configuration. */
+export function resetMessageRuntime(): void {
+  handler = undefined;
+}
+
 /** What a platform entry knows about the invocation. */
 export interface InvocationContext {
   /** Platform time left (ms). */

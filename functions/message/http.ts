@@ -4,12 +4,13 @@
  * and headers. Unsigned, stale or tampered requests get 401 and are never parsed; an accepted
  * event is handled before the answer (2xx = durable for the relay).
  */
+import { applySecretConfig } from '../../lib/config/aws-secret.js';
 import { loadConfig } from '../../lib/config/index.js';
 import { errorSummary } from '../../lib/errors.js';
 import { openSignedEvent } from '../../lib/forward/http-entry.js';
 import { createLogger } from '../../lib/log.js';
 import { MessageMetrics } from '../../lib/metrics/index.js';
-import { handleMessage } from './handler.js';
+import { handleMessage, resetMessageRuntime } from './handler.js';
 
 export interface HttpRequestEvent {
   headers?: Record<string, string | undefined>;
@@ -59,6 +60,15 @@ export async function handleSignedRequest(
 /** On Lambda, metrics as CloudWatch EMF lines (lib/metrics/). */
 const lambdaMetrics = new MessageMetrics({ format: 'emf' });
 
-/** Lambda Function URL / HTTP API handler. */
-export const handler = (event: HttpRequestEvent, context: { getRemainingTimeInMillis(): number }) =>
-  handleSignedRequest(event, context.getRemainingTimeInMillis(), lambdaMetrics);
+/** Lambda Function URL / HTTP API handler; the config comes from CONFIG_SECRET_ID when set. */
+export async function handler(
+  event: HttpRequestEvent,
+  context: { getRemainingTimeInMillis(): number },
+): Promise<HttpResult> {
+  const { changed } = await applySecretConfig(process.env, 'message-http');
+  if (changed) {
+    secret = undefined;
+    resetMessageRuntime();
+  }
+  return handleSignedRequest(event, context.getRemainingTimeInMillis(), lambdaMetrics);
+}

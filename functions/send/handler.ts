@@ -4,11 +4,17 @@
  * configuration (`SEND_TOKEN`); anything else is refused with 401 before the body is read.
  *
  * Request: `POST` JSON `{ "target": "dingtalk:…", "text": "…", "account"?: "<id>" }`.
- * Answers: 200 `{ sent }`; 400 bad body or target; 401 missing/wrong token; 404 unknown account;
+ * Answers: 200 `{ sent }`; 400 bad body or target; 401 missing/wrong token; 403 disabled account;
+ * 404 unknown account;
  * 502 DingTalk refused (`code` says why); 503 the function has no SEND_TOKEN configured.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { getAccount, type LoadedConfig, loadConfig } from '../../lib/config/index.js';
+import {
+  type AccountConfig,
+  type LoadedConfig,
+  loadConfig,
+  sendingAccount,
+} from '../../lib/config/index.js';
 import { accountApi, type DingTalkApi } from '../../lib/dingtalk/api.js';
 import { parseTarget } from '../../lib/dingtalk/targets.js';
 import { ChannelError, DingTalkApiError, errorSummary } from '../../lib/errors.js';
@@ -54,7 +60,7 @@ export async function handleSendRequest(
   if ('error' in input)
     return { status: 400, body: { error: 'bad_request', message: input.error } };
   try {
-    const account = getAccount(loaded, input.account);
+    const account = sendingAccount(loaded, input.account);
     const target = parseTarget(input.target);
     const api = apiFor(loaded, account);
     const sent = await sendToTarget(api, account, target, input.text);
@@ -64,13 +70,19 @@ export async function handleSendRequest(
   }
 }
 
+const STATUS_BY_CODE: Record<string, number> = {
+  unknown_account: 404,
+  account_disabled: 403,
+  network: 502,
+};
+
 function failure(err: unknown): SendResult {
   if (err instanceof DingTalkApiError) {
     createLogger().warn('send.refused', { error: errorSummary(err) });
     return { status: 502, body: { error: 'dingtalk_error', code: err.code, message: err.message } };
   }
   if (err instanceof ChannelError) {
-    const status = err.code === 'unknown_account' ? 404 : err.code === 'network' ? 502 : 400;
+    const status = STATUS_BY_CODE[err.code] ?? 400;
     return { status, body: { error: err.code, message: err.message } };
   }
   createLogger().error('send.failed', { error: errorSummary(err) });
@@ -114,7 +126,7 @@ function header(headers: SendRequest['headers'], name: string): string | undefin
   return found?.[1];
 }
 
-function apiFor(config: LoadedConfig, account: ReturnType<typeof getAccount>): DingTalkApi {
+function apiFor(config: LoadedConfig, account: AccountConfig): DingTalkApi {
   let api = apis.get(account.accountId);
   if (!api) {
     api = accountApi(account, config.settings.dingtalk.apiBase);

@@ -4,5 +4,7 @@
  * target), 2 on a configuration error — so the orchestrator restarts only what can recover.
  */
 import { main } from '../../lib/cli/main.js';
+import { relayConfigView } from './secret-view.js';
 
+relayConfigView(process.env);
 process.exitCode = await main(['relay', ...process.argv.slice(2)]);

@@ -22,16 +22,23 @@ const OUT_DIR = join(ROOT, 'dist', 'relay');
 const REQUIRE_SHIM =
   "import { createRequire as __relayCreateRequire } from 'node:module'; const require = __relayCreateRequire(import.meta.url);";
 
-/** Builds the relay bundle into `outDir` and returns esbuild's metafile. */
-export async function buildRelay(outDir = OUT_DIR) {
+/** The one file `--single-file` writes: what the no-Docker relay task downloads and runs. */
+export const RELAY_SINGLE_FILE = 'relay.mjs';
+
+/**
+ * Builds the relay bundle into `outDir` and returns esbuild's metafile. `singleFile` writes one
+ * self-contained `relay.mjs` (no chunks, no maps): the artifact `deploy-aws.sh` uploads for the
+ * relay task that runs a public Node image instead of a built one (README "Deploy to AWS").
+ */
+export async function buildRelay(outDir = OUT_DIR, { singleFile = false } = {}) {
   await rm(outDir, { recursive: true, force: true });
   await mkdir(outDir, { recursive: true });
   const result = await build({
     absWorkingDir: ROOT,
-    entryPoints: { main: 'infra/relay/main.ts' },
+    entryPoints: { [singleFile ? 'relay' : 'main']: 'infra/relay/main.ts' },
     outdir: outDir,
     bundle: true,
-    splitting: true,
+    splitting: !singleFile,
     format: 'esm',
     platform: 'node',
     // The image runs Node 22; node20 keeps the bundle runnable on the Node 20 build machines too.
@@ -42,8 +49,8 @@ export async function buildRelay(outDir = OUT_DIR) {
     minifySyntax: true,
     minifyWhitespace: true,
     keepNames: true,
-    sourcemap: 'linked',
-    legalComments: 'linked',
+    sourcemap: singleFile ? false : 'linked',
+    legalComments: singleFile ? 'inline' : 'linked',
     metafile: true,
     logLevel: 'warning',
     // urllib (under @alicloud/fc2) requires proxy-agent only when an HTTP proxy is configured;
@@ -57,12 +64,15 @@ export async function buildRelay(outDir = OUT_DIR) {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   // `--out-dir <dir>` builds elsewhere (tests, so concurrent runs never share dist/relay).
-  const { values } = parseArgs({ options: { 'out-dir': { type: 'string' } } });
+  const { values } = parseArgs({
+    options: { 'out-dir': { type: 'string' }, 'single-file': { type: 'boolean' } },
+  });
   const outDir = values['out-dir'] ? resolve(values['out-dir']) : OUT_DIR;
-  const meta = await buildRelay(outDir);
+  const singleFile = values['single-file'] === true;
+  const meta = await buildRelay(outDir, { singleFile });
   const outputs = Object.entries(meta.outputs).filter(([file]) => file.endsWith('.mjs'));
   const total = outputs.reduce((sum, [, out]) => sum + out.bytes, 0);
-  const entry = relative(ROOT, join(outDir, RELAY_ENTRY));
+  const entry = relative(ROOT, join(outDir, singleFile ? RELAY_SINGLE_FILE : RELAY_ENTRY));
   console.log(
     `relay bundle: ${entry} (+${outputs.length - 1} chunks, ${(total / 1024).toFixed(0)} KiB)`,
   );

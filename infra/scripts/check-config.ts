@@ -6,11 +6,13 @@
  *
  *   DINGTALK_CONFIG=… npx tsx infra/scripts/check-config.ts [serverless args…]
  */
-import { loadConfig } from '../../lib/config/index.js';
-import { ConfigError } from '../../lib/errors.js';
 
-/** Lambda allows 4 KB for all environment variables together; keep room for the others. */
-export const MAX_CONFIG_BYTES = 3_500;
+import { configForRole } from '../../lib/config/aws-secret.js';
+import { loadConfig } from '../../lib/config/index.js';
+import { ChannelError, ConfigError } from '../../lib/errors.js';
+
+/** Secrets Manager holds at most 64 KB per secret value (the functions read it from there). */
+export const MAX_CONFIG_BYTES = 65_536;
 
 /** serverless.yml params that become environment variables, and their variables. */
 const PARAM_ENV: Record<string, string> = {
@@ -45,7 +47,7 @@ export function checkDeployConfig(env: NodeJS.ProcessEnv, args: readonly string[
   const config = env.DINGTALK_CONFIG ?? '';
   if (Buffer.byteLength(config) > MAX_CONFIG_BYTES) {
     return [
-      `the config secret is ${Buffer.byteLength(config)} bytes; Lambda environment variables are limited to 4 KB in total, so keep it under ${MAX_CONFIG_BYTES}`,
+      `the config secret is ${Buffer.byteLength(config)} bytes; Secrets Manager holds at most 64 KB (${MAX_CONFIG_BYTES} bytes)`,
     ];
   }
   const deployed: NodeJS.ProcessEnv = {
@@ -61,9 +63,18 @@ export function checkDeployConfig(env: NodeJS.ProcessEnv, args: readonly string[
   }
   try {
     loadConfig(deployed, { requireCredentials: true });
+    // Each function loads its own filtered view of the secret (lib/config/aws-secret.ts): check
+    // those too, so no function starts with a configuration only the whole secret satisfies.
+    for (const role of ['message', 'send', 'relay'] as const) {
+      loadConfig(
+        { ...deployed, DINGTALK_CONFIG: configForRole(config, role) },
+        { requireCredentials: true },
+      );
+    }
     return [];
   } catch (err) {
     if (err instanceof ConfigError) return [...err.issues];
+    if (err instanceof ChannelError && err.code === 'config') return [err.message];
     throw err;
   }
 }

@@ -2,22 +2,26 @@
 # `npm run deploy:aws -- [--stage dev] [--region us-east-1] [more serverless deploy options]`
 #
 # One command for the whole AWS deployment (README "Deploy to AWS"). `serverless deploy` alone
-# cannot build the relay image, so this script:
+# does not ship the relay's code, so this script:
 #   1. checks the tools, the AWS credentials and the config secret (and validates its content);
-#   2. on the first deploy, creates the stack with the relay scaled to 0 (the ECR repository the
-#      image goes to is part of the stack, so it has to exist before the push);
-#   3. builds infra/relay/Dockerfile for linux/arm64 and pushes it to that repository;
-#   4. deploys with the new image tag and the desired relay count (default 1).
-# Needs: AWS credentials (any way the AWS CLI finds them), the AWS CLI v2, Docker with BuildKit.
+#   2. on the first deploy, creates the stack with the relay scaled to 0 (the bucket and the
+#      image repository the relay's code goes to are part of the stack);
+#   3. builds the single-file relay bundle and uploads it to the stack's bucket — or, with
+#      --relay-image, builds infra/relay/Dockerfile for linux/arm64 and pushes it;
+#   4. deploys with that bundle (or image) and the desired relay count (default 1).
+# Needs: AWS credentials (any way the AWS CLI finds them), the AWS CLI v2, Node (this checkout's
+# dependencies installed). Docker with BuildKit only for --relay-image.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 SERVICE=dingtalk-channel
 stage="dev"
 region="${AWS_REGION:-${AWS_DEFAULT_REGION:-}}"
+relay_source="bundle"
 passthrough=()
 while [ $# -gt 0 ]; do
   case "$1" in
+    --relay-image) relay_source="image"; shift ;;
     --stage | -s) stage="$2"; shift 2 ;;
     --stage=*) stage="${1#*=}"; shift ;;
     --region | -r) region="$2"; shift 2 ;;
@@ -31,8 +35,10 @@ step() { echo "==> $*"; }
 
 [ "$stage" != "local" ] || fail "stage 'local' is for invoke local / serverless-offline only; pick another --stage"
 command -v aws >/dev/null || fail "the AWS CLI v2 is required (https://docs.aws.amazon.com/cli/)"
-command -v docker >/dev/null || fail "Docker is required to build the relay image"
-docker info >/dev/null 2>&1 || fail "Docker is installed but its engine is not reachable (is it running?)"
+if [ "$relay_source" = image ]; then
+  command -v docker >/dev/null || fail "--relay-image needs Docker to build the relay image (or deploy without it: drop --relay-image)"
+  docker info >/dev/null 2>&1 || fail "Docker is installed but its engine is not reachable (is it running?)"
+fi
 region="${region:-$(aws configure get region 2>/dev/null || true)}"
 region="${region:-us-east-1}"
 export AWS_REGION="$region" SLS_TELEMETRY_DISABLED=1 SLS_NOTIFICATIONS_MODE=off
@@ -66,23 +72,35 @@ stack_output() {
     --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue | [0]" --output text 2>/dev/null || true
 }
 
-repo_uri=$(stack_output RelayRepositoryUri)
-if [ -z "$repo_uri" ] || [ "$repo_uri" = "None" ]; then
-  step "First deploy: creating the stack with the relay scaled to 0 (its image repository comes with it)"
+bucket=$(stack_output RelayBundleBucketName)
+if [ -z "$bucket" ] || [ "$bucket" = "None" ]; then
+  step "First deploy: creating the stack with the relay scaled to 0 (its bucket and image repository come with it)"
   # `--param` given later wins: the user's passthrough options first, the bootstrap values last.
-  sls deploy "${params[@]}" ${passthrough[@]+"${passthrough[@]}"} "--param=relayDesiredCount=0" "--param=relayImageTag=none"
-  repo_uri=$(stack_output RelayRepositoryUri)
-  [ -n "$repo_uri" ] && [ "$repo_uri" != "None" ] || fail "the stack has no RelayRepositoryUri output"
+  sls deploy "${params[@]}" ${passthrough[@]+"${passthrough[@]}"} "--param=relayDesiredCount=0" "--param=relaySource=bundle" "--param=relayBundle=none"
+  bucket=$(stack_output RelayBundleBucketName)
+  [ -n "$bucket" ] && [ "$bucket" != "None" ] || fail "the stack has no RelayBundleBucketName output"
 fi
 
 tag="$(git rev-parse --short=12 HEAD 2>/dev/null || echo build)-$(date -u +%Y%m%d%H%M%S)"
-step "Relay image $repo_uri:$tag (linux/arm64)"
-aws ecr get-login-password --region "$region" | docker login --username AWS --password-stdin "${repo_uri%%/*}"
-DOCKER_BUILDKIT=1 docker build --platform linux/arm64 -f infra/relay/Dockerfile -t "$repo_uri:$tag" .
-docker push "$repo_uri:$tag"
+if [ "$relay_source" = bundle ]; then
+  step "Relay bundle s3://$bucket/relay/$tag/relay.mjs (runs on the public Node 22 image; no Docker)"
+  build_dir=$(mktemp -d)
+  trap 'rm -rf "$build_dir"' EXIT
+  node infra/scripts/build-relay.mjs --single-file --out-dir "$build_dir"
+  aws s3 cp "$build_dir/relay.mjs" "s3://$bucket/relay/$tag/relay.mjs" --only-show-errors
+  relay_params=("--param=relaySource=bundle" "--param=relayBundle=$tag")
+else
+  repo_uri=$(stack_output RelayRepositoryUri)
+  [ -n "$repo_uri" ] && [ "$repo_uri" != "None" ] || fail "the stack has no RelayRepositoryUri output"
+  step "Relay image $repo_uri:$tag (linux/arm64)"
+  aws ecr get-login-password --region "$region" | docker login --username AWS --password-stdin "${repo_uri%%/*}"
+  DOCKER_BUILDKIT=1 docker build --platform linux/arm64 -f infra/relay/Dockerfile -t "$repo_uri:$tag" .
+  docker push "$repo_uri:$tag"
+  relay_params=("--param=relaySource=image" "--param=relayImageTag=$tag")
+fi
 
 step "Deploying functions, table and relay"
-sls deploy "${params[@]}" "--param=relayImageTag=$tag" ${passthrough[@]+"${passthrough[@]}"}
+sls deploy "${params[@]}" "${relay_params[@]}" ${passthrough[@]+"${passthrough[@]}"}
 
 step "Done"
 aws cloudformation describe-stacks --stack-name "$stack" \

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # `npm run remove:aws -- [--stage dev] [--region us-east-1] [--yes]`
 #
-# Deletes the whole stack: functions, relay service, cluster, image repository (with its
-# images), VPC, the state table (pairings, allowlist, sessions are lost) and the failure queue.
+# Deletes the stack: functions, relay service, cluster, image repository (with its images), the
+# relay bundle bucket (emptied first), VPC and the failure queue. The state table is retained
+# (DeletionPolicy: Retain: pairings and the allowlist survive a remove/redeploy); delete it with
+# `aws dynamodb delete-table --table-name dingtalk-channel-<stage>-state` when you mean it.
 # The config secret is yours and stays; delete it with `aws secretsmanager delete-secret`.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -28,10 +30,16 @@ stack="dingtalk-channel-$stage"
 
 if [ -z "$confirmed" ]; then
   [ -t 0 ] || { echo "remove-aws: not a terminal; pass --yes to delete $stack" >&2; exit 1; }
-  read -r -p "Delete stack $stack in $region, including its state table? Type the stage name to confirm: " answer
+  read -r -p "Delete stack $stack in $region (the state table is kept)? Type the stage name to confirm: " answer
   [ "$answer" = "$stage" ] || { echo "Not confirmed; nothing deleted."; exit 1; }
 fi
 
 export SLS_TELEMETRY_DISABLED=1 SLS_NOTIFICATIONS_MODE=off AWS_REGION="$region"
+bucket=$(aws cloudformation describe-stacks --stack-name "$stack" \
+  --query "Stacks[0].Outputs[?OutputKey=='RelayBundleBucketName'].OutputValue | [0]" --output text 2>/dev/null || true)
+if [ -n "$bucket" ] && [ "$bucket" != "None" ]; then
+  # CloudFormation cannot delete a bucket that still holds objects.
+  aws s3 rm "s3://$bucket" --recursive --only-show-errors
+fi
 npx --no-install serverless remove --stage "$stage" --region "$region" ${passthrough[@]+"${passthrough[@]}"}
-echo "Removed $stack. The config secret (dingtalk-channel/$stage unless you chose another) was kept."
+echo "Removed $stack. Kept: the state table dingtalk-channel-$stage-state and the config secret (dingtalk-channel/$stage unless you chose another)."

@@ -11,9 +11,6 @@ export interface HistoryLimits {
   maxChars: number;
 }
 
-/** Defaults used by the adapters and, for storage, by the pipeline. */
-export const DEFAULT_HISTORY_LIMITS: HistoryLimits = { maxTurns: 20, maxChars: 12_000 };
-
 /**
  * Keeps the newest turns that fit both limits, oldest first. Turns are dropped whole, oldest
  * first; the result is a contiguous tail of `turns`. A leading assistant turn whose user turn

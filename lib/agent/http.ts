@@ -3,7 +3,7 @@
  * is documented in docs/agents.md "The http agent"; test/agent/http.test.ts guards both
  * directions. Absent optional fields are sent as `null`, so every key is always present.
  */
-import { registerSecret } from '../log.js';
+import { registerSecret, urlCredentials } from '../log.js';
 import { boundHistory, type HistoryLimits } from './history.js';
 import { type Agent, AgentError, type AgentRequest } from './port.js';
 import { describeEndpoint, type FetchFn, postJson } from './transport.js';
@@ -86,7 +86,8 @@ export function httpAgentReplyText(json: unknown, status: number, where: string)
 
 /** Creates the generic webhook agent. */
 export function createHttpAgent(options: HttpAgentOptions): Agent {
-  registerSecret(options.token);
+  const secrets = [...(options.token ? [options.token] : []), ...urlCredentials(options.url)];
+  for (const secret of secrets) registerSecret(secret);
   const headers: Record<string, string> = {};
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   const where = `http agent: ${describeEndpoint(options.url)}`;
@@ -103,7 +104,7 @@ export function createHttpAgent(options: HttpAgentOptions): Agent {
         body: httpAgentRequestBody(request, options),
         signal,
         timeoutMs: options.timeoutMs,
-        secrets: options.token ? [options.token] : [],
+        secrets,
         fetch: options.fetch,
       });
       return { text: httpAgentReplyText(json, status, where) };

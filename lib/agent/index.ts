@@ -1,106 +1,86 @@
 /**
- * The agent factory: plain settings (from the config module) → an `Agent`. Settings are checked
- * here with a strict schema, so a typo or a bad URL fails at start naming the key
- * (architecture.md invariant 7), not at the first message.
+ * The agent factory: the parsed `agent` configuration section → an `Agent`. The section's schema
+ * is the configuration's own (lib/config/settings.ts `AgentSection`): one set of keys and
+ * defaults for production and tests, every key reachable from the config (README table). Bad
+ * input fails at start naming the key (architecture.md invariant 7), not at the first message.
  */
-import { z } from 'zod';
+import { type AgentConfig, type AgentConfigInput, AgentSection } from '../config/settings.js';
 import { ConfigError } from '../errors.js';
 import { createEchoAgent } from './echo.js';
-import { DEFAULT_HISTORY_LIMITS } from './history.js';
 import { createHttpAgent } from './http.js';
 import { createOpenAiAgent } from './openai.js';
 import type { Agent } from './port.js';
 import type { FetchFn } from './transport.js';
 
 export { createEchoAgent } from './echo.js';
-export {
-  appendExchange,
-  boundHistory,
-  DEFAULT_HISTORY_LIMITS,
-  type HistoryLimits,
-} from './history.js';
+export { appendExchange, boundHistory, type HistoryLimits } from './history.js';
 export { createHttpAgent, type HttpAgentOptions } from './http.js';
 export { chatCompletionsUrl, createOpenAiAgent, type OpenAiAgentOptions } from './openai.js';
 export * from './port.js';
 
-/** Default upper bound for one remote agent call; the function's deadline usually ends it first. */
-export const DEFAULT_AGENT_TIMEOUT_MS = 120_000;
+/** What `createAgent` accepts: the `agent` section, parsed or as written. */
+export type AgentSettings = AgentConfigInput;
 
-const httpUrl = z
-  .string()
-  .trim()
-  .refine((value) => /^https?:$/.test(safeProtocol(value)), 'must be an http(s) URL');
+const KEY_ROOT = 'dingtalkChannel.agent';
 
-const historyFields = {
-  maxHistoryTurns: z.number().int().min(0).default(DEFAULT_HISTORY_LIMITS.maxTurns),
-  maxHistoryChars: z.number().int().min(0).default(DEFAULT_HISTORY_LIMITS.maxChars),
-};
-const timeoutMs = z.number().int().positive().default(DEFAULT_AGENT_TIMEOUT_MS);
-
-/** The settings `createAgent` accepts (unknown keys are errors). */
-export const agentSettingsSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('echo') }),
-  z.strictObject({
-    kind: z.literal('openai'),
-    baseUrl: httpUrl,
-    apiKey: z.string().min(1).optional(),
-    model: z.string().trim().min(1, 'must name a model'),
-    systemPrompt: z.string().optional(),
-    protocol: z.enum(['openai', 'openclaw']).default('openai'),
-    vision: z.boolean().default(false),
-    ...historyFields,
-    timeoutMs,
-  }),
-  z.strictObject({
-    kind: z.literal('http'),
-    url: httpUrl,
-    token: z.string().min(1).optional(),
-    keepsHistory: z.boolean().default(false),
-    model: z.string().optional(),
-    ...historyFields,
-    timeoutMs,
-  }),
-]);
-
-export type AgentSettings = z.input<typeof agentSettingsSchema>;
-
-function safeProtocol(value: string): string {
-  try {
-    return new URL(value).protocol;
-  } catch {
-    return '';
+/** Keys a kind cannot run without (the config loader reports the same: lib/config/rules.ts). */
+export function missingAgentKeys(agent: AgentConfig): string[] {
+  if (agent.kind === 'openai') {
+    return (['baseUrl', 'model'] as const).filter((key) => !agent[key]?.trim());
   }
+  if (agent.kind === 'http' && !agent.httpUrl) return ['httpUrl'];
+  return [];
 }
 
 /**
- * Creates the configured agent. Throws `ConfigError` naming the key (`agent.baseUrl …`).
- * `deps.fetch` replaces the global fetch (tests, proxies).
+ * Creates the configured agent. Throws `ConfigError` naming the key
+ * (`dingtalkChannel.agent.baseUrl: …`). `deps.fetch` replaces the global fetch (tests, proxies).
  */
-export function createAgent(settings: AgentSettings, deps: { fetch?: FetchFn } = {}): Agent {
-  const parsed = agentSettingsSchema.safeParse(settings);
+export function createAgent(section: AgentSettings, deps: { fetch?: FetchFn } = {}): Agent {
+  const parsed = AgentSection.safeParse(section);
   if (!parsed.success) {
     throw new ConfigError(
       parsed.error.issues.map((issue) => {
-        const key = ['agent', ...issue.path.map(String)].join('.');
-        return `${key}: ${issue.message}`;
+        const key = [KEY_ROOT, ...issue.path.map(String)].join('.');
+        const keys =
+          'keys' in issue && Array.isArray(issue.keys) ? ` (${issue.keys.join(', ')})` : '';
+        return `${key}: ${issue.message}${keys}`;
       }),
     );
   }
   const s = parsed.data;
+  const missing = missingAgentKeys(s);
+  if (missing.length > 0) {
+    throw new ConfigError(
+      missing.map((key) => `${KEY_ROOT}.${key}: is required when agent.kind is "${s.kind}"`),
+    );
+  }
+  const history = { maxTurns: s.maxHistoryTurns, maxChars: s.maxHistoryChars };
   switch (s.kind) {
     case 'echo':
       return createEchoAgent();
     case 'openai':
-      return createOpenAiAgent({ ...s, fetch: deps.fetch });
+      return createOpenAiAgent({
+        baseUrl: s.baseUrl!,
+        model: s.model!,
+        protocol: s.protocol,
+        vision: s.vision,
+        maxHistoryTurns: history.maxTurns,
+        maxHistoryChars: history.maxChars,
+        timeoutMs: s.timeoutMs,
+        ...(s.apiKey ? { apiKey: s.apiKey } : {}),
+        ...(s.systemPrompt ? { systemPrompt: s.systemPrompt } : {}),
+        ...(deps.fetch ? { fetch: deps.fetch } : {}),
+      });
     case 'http':
       return createHttpAgent({
-        url: s.url,
-        token: s.token,
-        keepsHistory: s.keepsHistory,
-        model: s.model,
-        history: { maxTurns: s.maxHistoryTurns, maxChars: s.maxHistoryChars },
+        url: s.httpUrl!,
+        keepsHistory: s.httpKeepsHistory,
+        history,
         timeoutMs: s.timeoutMs,
-        fetch: deps.fetch,
+        ...(s.httpToken ? { token: s.httpToken } : {}),
+        ...(s.model ? { model: s.model } : {}),
+        ...(deps.fetch ? { fetch: deps.fetch } : {}),
       });
   }
 }

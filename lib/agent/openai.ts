@@ -8,7 +8,7 @@
  *   session key in `x-openclaw-session-key` and in the body's `user` (from which the gateway
  *   derives a stable session). `keepsHistory` is true so the pipeline stores nothing.
  */
-import { registerSecret } from '../log.js';
+import { registerSecret, urlCredentials } from '../log.js';
 import { boundHistory } from './history.js';
 import { buildChatMessages } from './openai-messages.js';
 import { type Agent, AgentError, type AgentRequest } from './port.js';
@@ -39,10 +39,13 @@ export const OPENCLAW_SESSION_HEADER = 'x-openclaw-session-key';
  * with other version paths), or a bare origin/prefix (`/v1/chat/completions` is appended).
  */
 export function chatCompletionsUrl(baseUrl: string): string {
-  const base = baseUrl.trim().replace(/\/+$/, '');
-  if (/\/chat\/completions$/.test(base)) return base;
-  if (/\/v1$/.test(base)) return `${base}/chat/completions`;
-  return `${base}/v1/chat/completions`;
+  // The URL API keeps a query (`?api-key=…`, Azure's `?api-version=…`) after the path.
+  const url = new URL(baseUrl.trim());
+  const path = url.pathname.replace(/\/+$/, '');
+  if (/\/chat\/completions$/.test(path)) url.pathname = path;
+  else if (/\/v1$/.test(path)) url.pathname = `${path}/chat/completions`;
+  else url.pathname = `${path}/v1/chat/completions`;
+  return url.toString();
 }
 
 /** Creates the OpenAI-compatible (or OpenClaw gateway) agent. */
@@ -51,6 +54,8 @@ export function createOpenAiAgent(options: OpenAiAgentOptions): Agent {
   const openclaw = options.protocol === 'openclaw';
   const name = openclaw ? 'openclaw' : 'openai';
   registerSecret(options.apiKey);
+  const secrets = [...(options.apiKey ? [options.apiKey] : []), ...urlCredentials(url)];
+  for (const secret of secrets) registerSecret(secret);
   const headers: Record<string, string> = {};
   if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
 
@@ -88,7 +93,7 @@ export function createOpenAiAgent(options: OpenAiAgentOptions): Agent {
         body: requestBody(request),
         signal,
         timeoutMs: options.timeoutMs,
-        secrets: options.apiKey ? [options.apiKey] : [],
+        secrets,
         fetch: options.fetch,
       });
       return { text: completionText(json, `${name} agent: ${describeEndpoint(url)}`, status) };

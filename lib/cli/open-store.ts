@@ -132,8 +132,34 @@ export function displayWidth(text: string): number {
   return width;
 }
 
-/** Left-aligned columns separated by two spaces; the header row first. */
-export function formatTable(header: readonly string[], rows: readonly string[][]): string[] {
+/**
+ * C0/C1 controls, DEL, and the bidi overrides/isolates (U+202A–U+202E, U+2066–U+2069) that can
+ * reorder what a terminal shows; line and paragraph separators too.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Text from senders (nicknames, ids) made safe for the owner's terminal: each control
+ * character is shown as an escape (`\n`, `\x1b`, `\u202e`), so a nickname with newlines or
+ * ANSI sequences cannot draw fake rows or recolour the screen. A backslash is doubled so an
+ * escape shown is never ambiguous with one typed.
+ */
+export function printable(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(UNSAFE, (c) => {
+    const code = c.charCodeAt(0);
+    if (c === '\n') return '\\n';
+    if (c === '\r') return '\\r';
+    if (c === '\t') return '\\t';
+    return code <= 0xff
+      ? `\\x${code.toString(16).padStart(2, '0')}`
+      : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
+/** Left-aligned columns separated by two spaces; the header row first. Every cell is `printable`. */
+export function formatTable(header: readonly string[], unsafeRows: readonly string[][]): string[] {
+  const rows = unsafeRows.map((row) => row.map(printable));
   const widths = header.map((title, i) =>
     Math.max(displayWidth(title), ...rows.map((row) => displayWidth(row[i] ?? ''))),
   );

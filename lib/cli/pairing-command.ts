@@ -23,6 +23,7 @@ import {
   formatTable,
   formatTime,
   type OwnerContext,
+  printable,
   usageError,
   withOwnerContext,
 } from './open-store.js';
@@ -143,7 +144,7 @@ function notFound(context: OwnerContext, io: CliIo, code: string): number {
 }
 
 const who = (request: PairingRequest) =>
-  request.nick ? `${request.userId} (${request.nick})` : request.userId;
+  printable(request.nick ? `${request.userId} (${request.nick})` : request.userId);
 
 async function approve(context: OwnerContext, io: CliIo, args: PairingArgs): Promise<number> {
   const code = args.code!;

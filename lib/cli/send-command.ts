@@ -1,9 +1,10 @@
 /**
  * `dingtalk-channel send <target> <text> [--account <id>]` (channel-semantics.md §8): a
  * proactive message through the robot OpenAPI. Exit codes: 0 sent, 1 DingTalk refused or the
- * target is unknown, 2 usage or configuration error (including a malformed target).
+ * target is unknown, 2 usage or configuration error (a malformed target, an unknown or disabled
+ * account).
  */
-import { type AccountConfig, getAccount, loadConfig } from '../config/index.js';
+import { type AccountConfig, loadConfig, sendingAccount } from '../config/index.js';
 import { accountApi } from '../dingtalk/api.js';
 import { describeTarget, parseTarget, type Target } from '../dingtalk/targets.js';
 import { ChannelError } from '../errors.js';
@@ -49,7 +50,7 @@ export const sendCommand: Subcommand = async (args, io) => {
   const config = loadConfig(await demoAwareEnv(io.env), { requireCredentials: true });
   let account: AccountConfig;
   try {
-    account = getAccount(config, values.account);
+    account = sendingAccount(config, values.account);
   } catch (err) {
     if (err instanceof ChannelError) throw usageError(err.message, HELP);
     throw err;

@@ -135,3 +135,19 @@ export function getAccount(config: AccountLookup, accountId?: string): AccountCo
     `Unknown account "${id}"; known accounts: ${known.join(', ')}.${hint}`,
   );
 }
+
+/**
+ * The account to send as (CLI `send`, the send function): like getAccount, but a disabled
+ * account is refused (`account_disabled`): `enabled: false` means the bot neither listens nor
+ * speaks.
+ */
+export function sendingAccount(config: AccountLookup, accountId?: string): AccountConfig {
+  const account = getAccount(config, accountId);
+  if (!account.enabled) {
+    throw new ChannelError(
+      'account_disabled',
+      `Account "${account.accountId}" is disabled (enabled: false), so nothing is sent as it; set enabled: true on it to send`,
+    );
+  }
+  return account;
+}

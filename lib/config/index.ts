@@ -16,6 +16,7 @@ export {
   DEFAULT_ACCOUNT_ID,
   defaultAccountIdOf,
   getAccount,
+  sendingAccount,
 } from './accounts.js';
 export { type LoadedConfig, type LoadOptions, loadConfig } from './load.js';
 export {

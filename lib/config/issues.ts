@@ -6,6 +6,7 @@
  * allowed. Values of secret keys are never shown, and every known secret value is masked.
  */
 import type { z } from 'zod';
+import { maskUrlsIn, maskValues } from '../log.js';
 import { describeAllowed, type JsonNode, type KeyPath, nodeAt } from './introspect.js';
 import type { Provenance } from './layers.js';
 import { valueAt } from './layers.js';
@@ -70,7 +71,10 @@ export function describeGot(value: unknown, secret: boolean): string {
   if (Array.isArray(value)) return secret ? 'a list' : truncate(JSON.stringify(value));
   if (typeof value === 'object') return 'an object';
   if (secret) return `${article(typeof value)} (value hidden)`;
-  return truncate(JSON.stringify(value));
+  // Mask before truncating, so a cut URL cannot leave a credential half-shown.
+  return truncate(
+    typeof value === 'string' ? JSON.stringify(maskUrlsIn(value)) : JSON.stringify(value),
+  );
 }
 
 function truncate(text: string): string {
@@ -155,17 +159,17 @@ export function closestKey(word: string, candidates: readonly string[]): string 
   return bestDistance <= limit ? best : undefined;
 }
 
-/** Replaces every known secret value in a message with `***`. */
+/**
+ * Replaces every known secret value in a message with `***` (short ones where they stand as a
+ * word: lib/log.ts maskValues) and masks the credential-bearing parts of every URL in it
+ * (`RELAY_TARGET`'s `?code=` and `user:password@`, `AGENT_BASE_URL`'s `?api-key=`).
+ */
 export function maskKnownSecrets(message: string, secrets: Iterable<string>): string {
-  let out = message;
-  // Longest first, so a secret that contains another is masked whole.
-  const ordered = [...secrets].sort((a, b) => b.length - a.length);
-  for (const secret of ordered) {
-    if (secret.length < 3) continue;
-    // "got …" shows values JSON-quoted, so a secret with quotes or backslashes appears escaped.
-    for (const form of new Set([secret, JSON.stringify(secret).slice(1, -1)])) {
-      if (out.includes(form)) out = out.split(form).join('***');
-    }
+  // "got …" shows values JSON-quoted, so a secret with quotes or backslashes appears escaped.
+  const forms = new Set<string>();
+  for (const secret of secrets) {
+    forms.add(secret);
+    forms.add(JSON.stringify(secret).slice(1, -1));
   }
-  return out;
+  return maskValues(maskUrlsIn(message), forms);
 }

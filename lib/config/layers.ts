@@ -78,7 +78,20 @@ function overlay(
   const out: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(top)) {
     if (value === undefined) continue;
-    out[key] = overlay(base[key], value, source, [...path, key], provenance);
+    // defineProperty, not `out[key] =`: a `__proto__` key must never become the prototype
+    // (sources.ts rejects such keys; this keeps the merge safe on its own).
+    Object.defineProperty(out, key, {
+      value: overlay(
+        Object.hasOwn(base, key) ? base[key] : undefined,
+        value,
+        source,
+        [...path, key],
+        provenance,
+      ),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return out;
 }

@@ -6,11 +6,11 @@
  */
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
-import { registerSecret } from '../log.js';
+import { registerSecret, urlCredentials } from '../log.js';
 import { credentialPathOf, defaultAccountIdOf, resolveAccounts } from './accounts.js';
 import { envLeaves, type JsonNode, jsonSchemaOf, nodeAt } from './introspect.js';
 import { formatIssues, type IssueScope, maskKnownSecrets } from './issues.js';
-import { isPlainObject, type Layer, mergeLayers } from './layers.js';
+import { isPlainObject, type Layer, mergeLayers, valueAt } from './layers.js';
 import { channelRules, channelWarnings, credentialRules, settingsRules } from './rules.js';
 import { type AccountConfig, CHANNEL_ROOT, type ChannelConfig, ChannelSchema } from './schema.js';
 import { type AppSettings, SETTINGS_ROOT, SettingsSchema } from './settings.js';
@@ -46,6 +46,12 @@ export interface LoadOptions {
 
 const CHANNEL_JSON = jsonSchemaOf(ChannelSchema);
 const SETTINGS_JSON = jsonSchemaOf(SettingsSchema);
+/** Settings holding URLs that may carry credentials (`?code=`, `?api-key=`, `user:password@`). */
+const URL_SETTINGS = [
+  ['relay', 'target'],
+  ['agent', 'baseUrl'],
+  ['agent', 'httpUrl'],
+] as const;
 /** Env variables for these fill the default account only (§1 Multi-account). */
 const CREDENTIAL_KEYS = new Set(['clientId', 'clientSecret', 'robotCode']);
 
@@ -152,6 +158,10 @@ export function loadConfig(
   const secrets = new Set<string>();
   collectSecrets(channel.scope.raw, CHANNEL_JSON, secrets);
   collectSecrets(settings.scope.raw, SETTINGS_JSON, secrets);
+  for (const path of URL_SETTINGS) {
+    const value = valueAt(settings.scope.raw, path);
+    if (typeof value === 'string') for (const part of urlCredentials(value)) secrets.add(part);
+  }
   for (const secret of secrets) registerSecret(secret);
   const issues = [...docs.issues, ...channel.issues, ...settings.issues];
   const mask = (message: string) => maskKnownSecrets(message, secrets);

@@ -108,6 +108,9 @@ export function settingsRules(settings: AppSettings, scope: IssueScope): string[
   if (settings.agent.kind === 'openai' && !settings.agent.baseUrl) {
     requires(['agent', 'baseUrl'], `${agentKind} (e.g. https://api.openai.com/v1)`);
   }
+  if (settings.agent.kind === 'openai' && !settings.agent.model) {
+    requires(['agent', 'model'], `${agentKind} (e.g. gpt-4o-mini, qwen-plus)`);
+  }
   if (settings.agent.kind === 'http' && !settings.agent.httpUrl) {
     requires(['agent', 'httpUrl'], agentKind);
   }

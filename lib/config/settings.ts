@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { DEFAULT_API_BASE, DEFAULT_GATEWAY_URL, DEFAULT_OAPI_BASE } from '../dingtalk/payload.js';
+import { maskUrlsIn } from '../log.js';
 import { field } from './introspect.js';
 
 /** Printed before every settings key path in messages; also the key in the JSON5 file. */
@@ -57,6 +58,20 @@ function splitOnce(value: string, separator: string): [string, string | undefine
   return at < 0 ? [value, undefined] : [value.slice(0, at), value.slice(at + 1)];
 }
 
+/** Shared secrets must be at least this long: an HMAC key or bearer token shorter is guessable. */
+export const MIN_SHARED_SECRET_BYTES = 32;
+
+/** A shared secret (HMAC key, bearer token) of at least 32 bytes; the message says how to make one. */
+const sharedSecret = z.string().superRefine((value, ctx) => {
+  const bytes = Buffer.byteLength(value, 'utf8');
+  if (bytes < MIN_SHARED_SECRET_BYTES) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be at least ${MIN_SHARED_SECRET_BYTES} bytes; got ${bytes} (value hidden). Generate one with \`openssl rand -hex 32\` or \`node -e "console.log(require('crypto').randomBytes(32).toString('hex'))"\``,
+    });
+  }
+});
+
 const RELAY_TARGET_FORMS =
   'inprocess, an http(s):// URL, lambda:<function>, fc:<function> or fc2:<service>/<function>';
 
@@ -64,12 +79,13 @@ const relayTarget = z.string().superRefine((target, ctx) => {
   if (!parseRelayTarget(target)) {
     ctx.addIssue({
       code: 'custom',
-      message: `must be ${RELAY_TARGET_FORMS}; got ${JSON.stringify(target)}`,
+      message: `must be ${RELAY_TARGET_FORMS}; got ${JSON.stringify(maskUrlsIn(target))}`,
     });
   }
 });
 
-const AgentSettings = z
+/** The `agent` section (the agent factory parses its input with this very schema: one set of defaults). */
+export const AgentSection = z
   .object({
     kind: field(z.enum(['echo', 'openai', 'http']), {
       env: 'AGENT',
@@ -122,10 +138,16 @@ const AgentSettings = z
       secret: true,
       description: 'Bearer token sent to the `http` agent.',
     }).optional(),
+    httpKeepsHistory: field(z.boolean(), {
+      env: 'AGENT_HTTP_KEEPS_HISTORY',
+      description:
+        '`true` when the `http` agent stores the conversation itself: the channel then keeps and sends no history.',
+    }).default(false),
   })
   .strict();
 
-const StateSettings = z
+/** The `state` section (the store factory parses its input with this very schema). */
+export const StateSection = z
   .object({
     backend: field(z.enum(['memory', 'local', 'dynamodb', 'embedded', 'tablestore']), {
       env: 'STATE_BACKEND',
@@ -186,10 +208,11 @@ const RelaySettings = z
       description:
         'Where the relay hands messages: in-process, HTTP (HMAC-signed), AWS Lambda async, Alibaba FC 3.0 / 2.0 async.',
     }).default('inprocess'),
-    hmacSecret: field(text, {
+    hmacSecret: field(sharedSecret, {
       env: 'RELAY_HMAC_SECRET',
       secret: true,
-      description: 'HMAC key signing HTTP hand-offs. Required for an http(s) target.',
+      description:
+        'HMAC key signing HTTP hand-offs (at least 32 bytes). Required for an http(s) target.',
     }).optional(),
     maxInflight: field(z.int().min(1), {
       env: 'RELAY_MAX_INFLIGHT',
@@ -214,6 +237,11 @@ const ServerSettings = z
       env: 'PORT',
       description: 'Health / HTTP port (0 = any free port).',
     }).default(8080),
+    host: field(text, {
+      env: 'HOST',
+      description:
+        'Interface the health / HTTP port listens on: loopback unless told otherwise (`0.0.0.0` = every interface, e.g. in a container whose port is published).',
+    }).default('127.0.0.1'),
   })
   .strict();
 
@@ -260,10 +288,10 @@ const FcSettings = z
 
 const SendSettings = z
   .object({
-    token: field(text, {
+    token: field(sharedSecret, {
       env: 'SEND_TOKEN',
       secret: true,
-      description: 'Bearer token the send function requires.',
+      description: 'Bearer token the send function requires (at least 32 bytes).',
     }).optional(),
   })
   .strict();
@@ -280,8 +308,8 @@ const LogSettings = z
 /** The `dingtalkChannel` section: everything that is not `channels.dingtalk`. */
 export const SettingsSchema = z
   .object({
-    agent: AgentSettings.prefault({}),
-    state: StateSettings.prefault({}),
+    agent: AgentSection.prefault({}),
+    state: StateSection.prefault({}),
     dingtalk: DingTalkHosts.prefault({}),
     relay: RelaySettings.prefault({}),
     server: ServerSettings.prefault({}),
@@ -294,9 +322,16 @@ export const SettingsSchema = z
 
 type ParsedSettings = z.output<typeof SettingsSchema>;
 
+/** The parsed `agent` section. */
+export type AgentConfig = z.output<typeof AgentSection>;
+/** The `agent` section as written (unset keys take the schema's defaults). */
+export type AgentConfigInput = z.input<typeof AgentSection>;
+/** A state backend name. */
+export type StateBackend = 'memory' | 'local' | 'dynamodb' | 'embedded' | 'tablestore';
+/** The parsed `state` section, with the backend decided. */
+export type StateConfig = z.output<typeof StateSection> & { backend: StateBackend };
+/** The `state` section as written, with the backend named (unset keys take the schema's defaults). */
+export type StateConfigInput = z.input<typeof StateSection> & { backend: StateBackend };
+
 /** The project's settings, parsed; `state.backend` is always decided. */
-export type AppSettings = Omit<ParsedSettings, 'state'> & {
-  state: ParsedSettings['state'] & {
-    backend: 'memory' | 'local' | 'dynamodb' | 'embedded' | 'tablestore';
-  };
-};
+export type AppSettings = Omit<ParsedSettings, 'state'> & { state: StateConfig };

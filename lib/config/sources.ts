@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import JSON5 from 'json5';
 import type { EnvLeaf, KeyPath } from './introspect.js';
+import { formatPath } from './issues.js';
 import { isPlainObject, type Layer, nestAt } from './layers.js';
 import { CHANNEL_ROOT } from './schema.js';
 import { SETTINGS_ROOT } from './settings.js';
@@ -78,6 +79,31 @@ function splitDocument(
   return { value: { source, channel, settings }, issues };
 }
 
+/** Keys that reach the object machinery in JavaScript (prototype pollution): never config keys. */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** One message per forbidden key anywhere under `value`, with its full key path. */
+function forbiddenKeys(value: unknown, root: string, source: string, path: KeyPath = []): string[] {
+  const out: string[] = [];
+  if (Array.isArray(value)) {
+    for (const [i, item] of value.entries()) {
+      out.push(...forbiddenKeys(item, root, source, [...path, i]));
+    }
+  } else if (value !== null && typeof value === 'object') {
+    for (const key of Object.keys(value)) {
+      const at = [...path, key];
+      if (FORBIDDEN_KEYS.has(key)) {
+        out.push(
+          `\`${root ? formatPath(root, at) : formatPath(String(at[0]), at.slice(1))}\` (from ${source}) is not allowed: "__proto__", "constructor" and "prototype" are never configuration keys`,
+        );
+      } else {
+        out.push(...forbiddenKeys((value as Record<string, unknown>)[key], root, source, at));
+      }
+    }
+  }
+  return out;
+}
+
 /** Parses JSON5 text from `source` into a document. */
 export function parseConfigText(text: string, source: string): ReadResult<ConfigDocument> {
   let parsed: unknown;
@@ -93,6 +119,10 @@ export function parseConfigText(text: string, source: string): ReadResult<Config
       ],
     };
   }
+  // Checked before anything merges the document: `{ "__proto__": { dm: … } }` must fail loudly.
+  const bare = !TOP_KEYS.some((key) => Object.hasOwn(parsed, key));
+  const forbidden = forbiddenKeys(parsed, bare ? CHANNEL_ROOT : '', source);
+  if (forbidden.length > 0) return { issues: forbidden };
   return splitDocument(parsed, source);
 }
 

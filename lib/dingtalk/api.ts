@@ -8,10 +8,48 @@
  * Paid calls (counted against an org's monthly quota: everything but token calls) are reported
  * through `onCall` so benchmarks can show that a webhook reply costs none.
  */
-import { DingTalkApiError } from '../errors.js';
+import { ChannelError, DingTalkApiError } from '../errors.js';
 import { registerSecret } from '../log.js';
 import { callDingTalk, type FetchLike, isQpsLimit, sleep } from './http.js';
-import { DEFAULT_API_BASE } from './payload.js';
+import { DEFAULT_API_BASE, DEFAULT_OAPI_BASE } from './payload.js';
+
+/** Where DingTalk's session webhooks live (dingtalk-protocol.md §4: `https://oapi.dingtalk.com/robot/sendBySession?session=…`). */
+export const DINGTALK_WEBHOOK_ORIGIN = 'https://oapi.dingtalk.com';
+
+function originOf(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  try {
+    return new URL(url).origin;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Checks a payload's session webhook before anything is posted to it (§5): it must be an
+ * http(s) URL on DingTalk's webhook origin or on a configured DingTalk base (the simulator in
+ * demo mode and tests). The URL comes from the message, so a forged or odd one must never turn
+ * the bot into a client of another host. Errors name the host, never the `session` token, and
+ * an unparsable URL is not shown at all. Both are final: another try cannot make it valid.
+ */
+export function checkWebhookUrl(webhookUrl: string, allowedOrigins: ReadonlySet<string>): URL {
+  let url: URL;
+  try {
+    url = new URL(webhookUrl);
+  } catch {
+    throw new ChannelError(
+      'webhook_url_invalid',
+      `robot/sendBySession: the session webhook is not a valid URL (${webhookUrl.length} characters, not shown)`,
+    );
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || !allowedOrigins.has(url.origin)) {
+    throw new ChannelError(
+      'webhook_host_not_allowed',
+      `robot/sendBySession: the session webhook host ${url.protocol}//${url.host} is not a DingTalk host (allowed: ${[...allowedOrigins].join(', ')}); nothing was sent`,
+    );
+  }
+  return url;
+}
 
 export interface DingTalkApiOptions {
   clientId: string;
@@ -19,6 +57,8 @@ export interface DingTalkApiOptions {
   /** robotCode for OpenAPI sends; for an internal-app bot it is the clientId. */
   robotCode?: string;
   apiBase?: string;
+  /** Legacy OAPI base; its origin may host session webhooks too (the simulator's does). */
+  oapiBase?: string;
   fetch?: FetchLike;
   /** Attempts for a QPS-limited call and for flow-controlled recipients. */
   maxAttempts?: number;
@@ -67,12 +107,20 @@ export class DingTalkApi {
   readonly robotCode: string;
   private readonly apiBase: string;
   private readonly options: DingTalkApiOptions;
+  /** DingTalk's webhook origin plus the configured bases' (where the simulator hosts them). */
+  private readonly webhookOrigins: ReadonlySet<string>;
 
   constructor(options: DingTalkApiOptions) {
     registerSecret(options.clientSecret);
     this.options = options;
     this.apiBase = trimSlash(options.apiBase ?? DEFAULT_API_BASE);
     this.robotCode = options.robotCode ?? options.clientId;
+    const origins = [
+      DINGTALK_WEBHOOK_ORIGIN,
+      originOf(this.apiBase),
+      originOf(options.oapiBase ?? DEFAULT_OAPI_BASE),
+    ];
+    this.webhookOrigins = new Set(origins.filter((o): o is string => o !== undefined));
   }
 
   /** Replies through a message's session webhook; a non-zero `errcode` throws (§5). */
@@ -81,8 +129,9 @@ export class DingTalkApi {
     message: WebhookMessage,
     signal?: AbortSignal,
   ): Promise<void> {
+    const url = checkWebhookUrl(webhookUrl, this.webhookOrigins);
     this.report('robot/sendBySession', false);
-    await callDingTalk('robot/sendBySession', webhookUrl, {
+    await callDingTalk('robot/sendBySession', url.href, {
       body: message,
       signal,
       timeoutMs: this.options.webhookTimeoutMs ?? WEBHOOK_TIMEOUT_MS,
@@ -276,7 +325,7 @@ function trimSlash(url: string): string {
 export function accountApi(
   account: { clientId: string; clientSecret: string; robotCode?: string },
   apiBase: string,
-  extra: Pick<DingTalkApiOptions, 'fetch' | 'onCall'> = {},
+  extra: Pick<DingTalkApiOptions, 'fetch' | 'onCall' | 'oapiBase'> = {},
 ): DingTalkApi {
   return new DingTalkApi({
     clientId: account.clientId,

@@ -9,7 +9,7 @@ import type { InboundMessage } from '../dingtalk/inbound-types.js';
 import { errorSummary } from '../errors.js';
 import type { Logger } from '../log.js';
 import { keys } from '../state/keys.js';
-import { cond, type StateStore } from '../state/port.js';
+import { cond, type StateStore, toEpochSeconds } from '../state/port.js';
 import { findAllowed } from './allowlist-store.js';
 import { decideAccess, type PolicyMessage } from './decide.js';
 import { pairingChallengeText, type RandomInt } from './pairing.js';
@@ -101,16 +101,28 @@ export async function runPairingChallenge(
   }
 }
 
-/** Marks a conversation's group hint as logged; true the first time only (conditional put). */
+/**
+ * How long a group-hint marker lives: the hint is logged again a week later for a group that
+ * is still ignored (a reminder, not noise), and no marker outlives that (the table's TTL and
+ * the embedded store's sweep remove it), so markers cannot pile up forever.
+ */
+export const GROUP_HINT_TTL_SECONDS = 7 * 24 * 3600;
+
+/** Marks a conversation's group hint as logged; true the first time per TTL (conditional put). */
 export async function claimGroupHint(
   store: StateStore,
   accountId: string,
   conversationId: string,
   nowMs: number,
 ): Promise<boolean> {
+  const now = toEpochSeconds(nowMs);
   const result = await store.put(
-    { ...keys.groupHint(accountId, conversationId), loggedAt: nowMs },
-    cond.notExists(),
+    {
+      ...keys.groupHint(accountId, conversationId),
+      loggedAt: nowMs,
+      expiresAt: now + GROUP_HINT_TTL_SECONDS,
+    },
+    cond.absentOrExpired(now),
   );
   return result.ok;
 }

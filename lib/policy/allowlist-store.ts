@@ -51,13 +51,16 @@ export async function listAllowed(store: StateStore, accountId: string): Promise
   return (await store.query(q.pk, { skPrefix: q.skPrefix })).map(entryFrom);
 }
 
-/** The entry for this user (matched case-insensitively, prefixes ignored), if any. */
+/**
+ * The entry for this sender id (ASCII case folded; the id is DingTalk's, so no prefix is
+ * stripped: §2 normalises only the configured side), if any.
+ */
 export async function findAllowed(
   store: StateStore,
   accountId: string,
   userId: string,
 ): Promise<AllowlistEntry | undefined> {
-  const id = stripIdPrefixes(userId);
+  const id = userId;
   if (id === '' || id === ANY_SENDER) return undefined;
   const key = keys.allowEntry(accountId, id);
   const item = await store.get(key.pk, key.sk);

@@ -1,8 +1,11 @@
 /**
  * Sender-id matching for `dm.allowFrom`, group `users` and the runtime allowlist
- * (channel-semantics.md §2): trim, strip a leading `dingtalk:` / `dd:` / `ding:` prefix and an
- * optional `user:`, compare case-insensitively; `"*"` matches everyone.
+ * (channel-semantics.md §2): a configured entry is trimmed and loses a leading `dingtalk:` /
+ * `dd:` / `ding:` prefix and an optional `user:`; the incoming sender id is taken exactly as
+ * DingTalk sent it. The two compare with ASCII case folded only (no Unicode folding: `K`
+ * U+212A is not `k`). `"*"` matches everyone.
  */
+import { foldAsciiCase } from '../ascii.js';
 
 /** The wildcard entry of an id list. */
 export const ANY_SENDER = '*';
@@ -15,9 +18,14 @@ export function stripIdPrefixes(raw: string): string {
   return raw.trim().replace(CHANNEL_PREFIX, '').replace(USER_PREFIX, '').trim();
 }
 
-/** The comparison form of an id: prefixes stripped, lower-cased. */
+/** The comparison form of a configured entry: prefixes stripped, ASCII lower-cased. */
 export function normalizeSenderId(raw: string): string {
-  return stripIdPrefixes(raw).toLowerCase();
+  return foldAsciiCase(stripIdPrefixes(raw));
+}
+
+/** The comparison form of an incoming sender id: exact, ASCII lower-cased only. */
+export function senderIdKey(senderId: string): string {
+  return foldAsciiCase(senderId);
 }
 
 /**
@@ -31,7 +39,7 @@ export function idListMatches(
 ): boolean {
   if (!entries || entries.length === 0) return false;
   const wildcard = options.wildcard ?? true;
-  const wanted = normalizeSenderId(senderId);
+  const wanted = senderIdKey(senderId);
   if (wanted === '') return false;
   return entries.some((entry) => {
     const id = normalizeSenderId(entry);

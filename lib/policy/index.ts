@@ -6,6 +6,7 @@ export {
   checkAccess,
   claimGroupHint,
   type DropLogDeps,
+  GROUP_HINT_TTL_SECONDS,
   logDrop,
   type PairingChallenge,
   type PairingChallengeDeps,

@@ -39,6 +39,10 @@ function serveMetrics(metrics: MetricsSource, path: string, res: ServerResponse)
   );
 }
 
+/** Where the health server listens unless told otherwise: loopback only. */
+export const DEFAULT_HEALTH_HOST = '127.0.0.1';
+
+/** Starts the health server on `options.host` (default loopback) and `options.port`. */
 export async function startHealthServer(
   status: () => RelayStatus,
   options: { port: number; host?: string; metrics?: MetricsSource },
@@ -67,10 +71,12 @@ export async function startHealthServer(
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, options.host ?? '0.0.0.0', () => resolve());
+    server.listen(options.port, options.host ?? DEFAULT_HEALTH_HOST, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  const host = options.host && options.host !== '0.0.0.0' ? options.host : '127.0.0.1';
+  const bound = options.host ?? DEFAULT_HEALTH_HOST;
+  const any = ['0.0.0.0', '::', ''].includes(bound);
+  const host = any ? '127.0.0.1' : bound.includes(':') ? `[${bound}]` : bound;
   return {
     url: `http://${host}:${port}`,
     port,

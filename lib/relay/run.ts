@@ -98,7 +98,7 @@ export async function runRelay(
   const health = await startHealthServer(() => relay.status(), {
     port: config.settings.server.port,
     metrics,
-    ...(options.healthHost ? { host: options.healthHost } : {}),
+    host: options.healthHost ?? config.settings.server.host,
   });
   const stop = async (deadlineMs = 10_000) => {
     await relay.stop(deadlineMs);

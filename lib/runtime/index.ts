@@ -5,10 +5,9 @@
  * (architecture.md "Layout"). Configuration errors surface here, at start, naming the key
  * (architecture invariant 7).
  */
-import { type Agent, type AgentSettings, createAgent } from '../agent/index.js';
-import type { AppSettings, LoadedConfig } from '../config/index.js';
+import { type Agent, createAgent } from '../agent/index.js';
+import type { LoadedConfig } from '../config/index.js';
 import { type ApiCall, DingTalkApi } from '../dingtalk/api.js';
-import { ConfigError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import type { PipelineRuntime } from '../pipeline/runtime.js';
 import { createStateStore } from '../state/index.js';
@@ -39,8 +38,11 @@ export async function createRuntime(
   overrides: RuntimeOverrides = {},
 ): Promise<PipelineRuntime> {
   const logger = overrides.logger ?? createLogger({ level: config.settings.log.level });
+  // The agent takes its parsed section (the config schema holds the only defaults); the store
+  // its options mapped from the parsed state section (lib/state/options.ts).
   const built =
-    overrides.agent ?? createAgent(agentSettings(config.settings), { fetch: overrides.fetch });
+    overrides.agent ??
+    createAgent(config.settings.agent, overrides.fetch ? { fetch: overrides.fetch } : {});
   const agent = overrides.wrapAgent ? overrides.wrapAgent(built) : built;
   const store =
     overrides.store ?? (await createStateStore(stateStoreOptions(config.settings), { logger }));
@@ -62,6 +64,7 @@ export async function createRuntime(
           clientSecret: account.clientSecret,
           robotCode: account.robotCode,
           apiBase: config.settings.dingtalk.apiBase,
+          oapiBase: config.settings.dingtalk.oapiBase,
           ...(overrides.fetch ? { fetch: overrides.fetch } : {}),
           ...(overrides.onApiCall ? { onCall: overrides.onApiCall } : {}),
           ...(overrides.webhookTimeoutMs ? { webhookTimeoutMs: overrides.webhookTimeoutMs } : {}),
@@ -71,43 +74,4 @@ export async function createRuntime(
       return api;
     },
   };
-}
-
-/** Maps the `AGENT_*` settings onto the agent factory's options. */
-export function agentSettings(settings: AppSettings): AgentSettings {
-  const a = settings.agent;
-  const history = {
-    maxHistoryTurns: a.maxHistoryTurns,
-    maxHistoryChars: a.maxHistoryChars,
-    timeoutMs: a.timeoutMs,
-  };
-  switch (a.kind) {
-    case 'echo':
-      return { kind: 'echo' };
-    case 'openai':
-      if (!a.baseUrl || !a.model) {
-        throw new ConfigError([
-          `${a.baseUrl ? 'AGENT_MODEL' : 'AGENT_BASE_URL'} must be set when AGENT=openai`,
-        ]);
-      }
-      return {
-        kind: 'openai',
-        baseUrl: a.baseUrl,
-        model: a.model,
-        protocol: a.protocol,
-        vision: a.vision,
-        ...(a.apiKey ? { apiKey: a.apiKey } : {}),
-        ...(a.systemPrompt ? { systemPrompt: a.systemPrompt } : {}),
-        ...history,
-      };
-    case 'http':
-      if (!a.httpUrl) throw new ConfigError(['AGENT_HTTP_URL must be set when AGENT=http']);
-      return {
-        kind: 'http',
-        url: a.httpUrl,
-        ...(a.httpToken ? { token: a.httpToken } : {}),
-        ...(a.model ? { model: a.model } : {}),
-        ...history,
-      };
-  }
 }

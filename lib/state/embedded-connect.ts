@@ -14,7 +14,7 @@
 import { access, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ChannelError } from '../errors.js';
+import { ChannelError, errorSummary } from '../errors.js';
 import type { Logger } from '../log.js';
 import {
   claimDiscovery,
@@ -31,6 +31,7 @@ import {
 import { assertPathFree, type RunningDynalite, startDynalite } from './dynalite-server.js';
 import { DynamoStateStore } from './dynamodb.js';
 import { ensureTable, localDynamoClient } from './dynamodb-table.js';
+import { EMBEDDED_SWEEP_INTERVAL_MS, sweepExpired } from './embedded-sweep.js';
 
 export interface EmbeddedStoreOptions {
   /** Directory for the database (`<stateDir>/dynalite`) and `endpoint.json`; created if needed. */
@@ -46,6 +47,8 @@ export interface EmbeddedConnection {
   store: DynamoStateStore;
   endpoint: string;
   owned: boolean;
+  /** Deletes expired items now (see embedded-sweep.ts); the owner also does it on a timer. */
+  sweep(nowSeconds?: number): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -106,7 +109,9 @@ async function connect(
     throw err;
   }
   options.logger?.info('state.embedded.connected', { endpoint, ownerPid });
-  return { store, endpoint, owned: false, close };
+  const sweep = (nowSeconds = Math.floor(Date.now() / 1000)) =>
+    sweepExpired(client, options.tableName, nowSeconds);
+  return { store, endpoint, owned: false, sweep, close };
 }
 
 async function startOwned(
@@ -130,19 +135,41 @@ async function startOwned(
     throw err;
   }
   const owner: Discovery = { ...claim, endpoint: running.endpoint };
+  // Before anyone else connects: what expired while nothing ran goes first.
+  await sweepLogged(connection, options);
   await publishDiscovery(file, owner);
   options.logger?.info('state.embedded.started', { endpoint: owner.endpoint, stateDir });
   const server = running;
+  const timer = setInterval(() => {
+    void sweepLogged(connection, options);
+  }, EMBEDDED_SWEEP_INTERVAL_MS);
+  timer.unref();
   return {
     ...connection,
     owned: true,
     close: async () => {
+      clearInterval(timer);
       // Remove the file first, so nobody connects to an endpoint that is about to go away.
       await releaseDiscovery(file, owner);
       await connection.close();
       await server.close();
     },
   };
+}
+
+/** One sweep; a failure is logged and counted as none (the next sweep tries again). */
+async function sweepLogged(
+  connection: EmbeddedConnection,
+  options: EmbeddedStoreOptions,
+): Promise<number> {
+  try {
+    const deleted = await connection.sweep();
+    if (deleted > 0) options.logger?.info('state.embedded.swept', { deleted });
+    return deleted;
+  } catch (err) {
+    options.logger?.warn('state.embedded.sweep_failed', { error: errorSummary(err) });
+    return 0;
+  }
 }
 
 /** A previous owner that just removed endpoint.json may still be closing LevelDB: give it time. */

@@ -73,6 +73,11 @@ export class EmbeddedStateStore implements StateStore {
     return this.#run((s) => s.query(pk, options));
   }
 
+  /** Deletes items whose `expiresAt` has passed (dynalite has no TTL); returns how many went. */
+  sweepExpired(nowSeconds?: number): Promise<number> {
+    return this.#connection.sweep(nowSeconds);
+  }
+
   close(): Promise<void> {
     this.#closing ??= (async () => {
       const pending = this.#reconnecting?.catch(() => undefined);

@@ -13,7 +13,7 @@
  * | session history     | `sessionHistory`    | `session#<account>#<sessionKey>`      | `history#<generation, 10 digits>`  | turns (bounded), version                 | idle TTL (caller)        |
  * | session lease       | `sessionLease`      | `session#<account>#<sessionKey>`      | `lease`                            | msgId, leaseUntil                        | leaseUntil               |
  * | session queue entry | `sessionQueueEntry` | `session#<account>#<sessionKey>`      | `queue#<createAt ms, 15 digits>#<msgId>` | msgId, createAt                    | createAt + lease horizon |
- * | group hint marker   | `groupHint`         | `grouphint#<account>#<conversationId>` | `logged`                          | loggedAt                                 | optional                 |
+ * | group hint marker   | `groupHint`         | `grouphint#<account>#<conversationId>` | `logged`                          | loggedAt                                 | loggedAt + 7 d           |
  *
  * Queries (one Query each): `keys.pairingRequests(account)` (pending list), `keys.pairingSlots`,
  * `keys.allowlist(account)`, `keys.sessionQueue(account, sessionKey)` (arrival order).
@@ -22,7 +22,7 @@
  * calls) with only `%` → `%25` and `#` → `%23` escaped, so a part never contains a raw `#` and
  * distinct id tuples can never produce the same key (`:`, `=`, `+`, `/` pass through unchanged).
  * Two exceptions fold case on purpose: pairing codes are upper-cased (codes match
- * case-insensitively, §3) and allowlist sort keys are lower-cased (allowFrom matching is
+ * case-insensitively, §3) and allowlist sort keys are ASCII lower-cased (allowFrom matching is
  * case-insensitive, §2; the original id is kept in `userId`). Every partition key starts with a
  * record-type prefix and includes the account id (§1: state is always keyed by account).
  *
@@ -47,6 +47,7 @@
  *   `code#C`, `slot#n` and `sender#S`, each if equals('code', C). Live requests ≤ live slots ≤ 3.
  */
 
+import { foldAsciiCase } from '../ascii.js';
 import { ChannelError } from '../errors.js';
 import type { StateItem } from './port.js';
 import { checkKey } from './values.js';
@@ -149,7 +150,7 @@ export const keys = {
 
   /** One runtime allowlist entry (the sort key folds case; keep the id itself in `userId`). */
   allowEntry: (account: string, userId: string): ItemKey =>
-    itemKey(allowPk(account), `${SK_PREFIX.allowUser}${escapeId(userId, 'userId').toLowerCase()}`),
+    itemKey(allowPk(account), `${SK_PREFIX.allowUser}${foldAsciiCase(escapeId(userId, 'userId'))}`),
 
   /** The whole runtime allowlist of an account. */
   allowlist: (account: string): PartitionQuery => ({

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type AgentSettings, createAgent } from '../../lib/agent/index.js';
+import { loadConfig } from '../../lib/config/index.js';
 import { ConfigError } from '../../lib/errors.js';
 import { type FakeOpenAi, startFakeOpenAi } from '../support/fake-openai.js';
 import { agentRequest, exchanges, openSignal } from './fixtures.js';
@@ -50,27 +51,64 @@ describe('createAgent', () => {
   });
 
   it('creates an http agent, keepsHistory configurable', () => {
-    expect(createAgent({ kind: 'http', url: 'https://agent.example/hook' }).keepsHistory).toBe(
+    expect(createAgent({ kind: 'http', httpUrl: 'https://agent.example/hook' }).keepsHistory).toBe(
       false,
     );
     expect(
-      createAgent({ kind: 'http', url: 'https://agent.example/hook', keepsHistory: true })
+      createAgent({ kind: 'http', httpUrl: 'https://agent.example/hook', httpKeepsHistory: true })
         .keepsHistory,
     ).toBe(true);
   });
 
+  it('reaches the http agent keepsHistory from the configuration (AGENT_HTTP_KEEPS_HISTORY)', () => {
+    const config = loadConfig({
+      AGENT: 'http',
+      AGENT_HTTP_URL: 'https://agent.example/hook',
+      AGENT_HTTP_KEEPS_HISTORY: 'true',
+    });
+    expect(createAgent(config.settings.agent).keepsHistory).toBe(true);
+  });
+
+  it('takes its defaults from the config schema: tests run with production defaults', async () => {
+    // A history longer than the config default (24,000 chars) but under it per turn: the
+    // config default, not another one, decides how much is sent.
+    const config = loadConfig({ AGENT: 'openai', AGENT_BASE_URL: ai.baseUrl, AGENT_MODEL: 'm' });
+    expect(config.settings.agent).toMatchObject({ timeoutMs: 60000, maxHistoryChars: 24000 });
+    const turns = Array.from({ length: 10 }, (_, i) => ({
+      role: (i % 2 === 0 ? 'user' : 'assistant') as 'user' | 'assistant',
+      content: `${i}`.repeat(2000),
+    }));
+    const fromFactory = createAgent({ kind: 'openai', baseUrl: ai.baseUrl, model: 'm' });
+    await fromFactory.respond(agentRequest({ history: turns }), { signal: openSignal() });
+    const sentByFactory = (ai.lastRequest().body.messages ?? []).length;
+    await createAgent(config.settings.agent).respond(agentRequest({ history: turns }), {
+      signal: openSignal(),
+    });
+    expect((ai.lastRequest().body.messages ?? []).length).toBe(sentByFactory);
+    // 10 turns × 2,000 chars = 20,000 ≤ 24,000: all ten are sent, plus the user turn.
+    expect(sentByFactory).toBe(11);
+  });
+
   it('names the key of every bad setting', () => {
     expect(configIssues({ kind: 'openai', baseUrl: 'not a url', model: 'm' })).toEqual([
-      expect.stringMatching(/^agent\.baseUrl: must be an http\(s\) URL/),
+      expect.stringMatching(/^dingtalkChannel\.agent\.baseUrl:/),
     ]);
     expect(configIssues({ kind: 'openai', baseUrl: 'http://x', model: ' ' })[0]).toMatch(
-      /^agent\.model:/,
+      /^dingtalkChannel\.agent\.model:/,
     );
-    expect(configIssues({ kind: 'http', url: 'ftp://x' })[0]).toMatch(/^agent\.url:/);
+    expect(configIssues({ kind: 'openai', baseUrl: 'http://x' })[0]).toMatch(
+      /^dingtalkChannel\.agent\.model: is required/,
+    );
+    expect(configIssues({ kind: 'http', httpUrl: 'ftp://x' })[0]).toMatch(
+      /^dingtalkChannel\.agent\.httpUrl:/,
+    );
+    expect(configIssues({ kind: 'http' })[0]).toMatch(
+      /^dingtalkChannel\.agent\.httpUrl: is required/,
+    );
     expect(
       configIssues({ kind: 'openai', baseUrl: 'http://x', model: 'm', maxHistoryTurns: -1 })[0],
-    ).toMatch(/^agent\.maxHistoryTurns:/);
+    ).toMatch(/^dingtalkChannel\.agent\.maxHistoryTurns:/);
     expect(configIssues({ kind: 'echo', modle: 'typo' }).join()).toContain('modle');
-    expect(configIssues({ kind: 'claude' })[0]).toMatch(/^agent\.kind:/);
+    expect(configIssues({ kind: 'claude' })[0]).toMatch(/^dingtalkChannel\.agent\.kind:/);
   });
 });

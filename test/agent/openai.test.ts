@@ -210,3 +210,23 @@ describe('openai agent: openclaw protocol (the gateway keeps history)', () => {
     ]);
   });
 });
+
+describe('openai agent: completions URL with a query string', () => {
+  it('keeps the query after the path (built with the URL API)', async () => {
+    expect(chatCompletionsUrl('https://llm.example/v1?api-key=k-1')).toBe(
+      'https://llm.example/v1/chat/completions?api-key=k-1',
+    );
+    expect(chatCompletionsUrl('https://llm.example/openai/?api-version=2024-06-01')).toBe(
+      'https://llm.example/openai/v1/chat/completions?api-version=2024-06-01',
+    );
+    await createOpenAiAgent({
+      baseUrl: `${ai.baseUrl}?api-key=query-key-42`,
+      model: 'm',
+      protocol: 'openai',
+      vision: false,
+      maxHistoryTurns: 0,
+      maxHistoryChars: 0,
+    }).respond(agentRequest(), { signal: openSignal() });
+    expect(ai.lastRequest().path).toBe('/v1/chat/completions?api-key=query-key-42');
+  });
+});

@@ -86,6 +86,23 @@ describe('§3 Pairing: dingtalk-channel pairing', () => {
     ]);
   });
 
+  it('escapes control characters from senders, so a nickname cannot draw fake rows', async () => {
+    const { store, env } = await freshTable(db);
+    const evil = 'Eve\nFAKE01  admin  Admin  2026-01-01 00:00:00Z\u001b[31m\u202e';
+    const eve = await request(store, 'eve', 'default', evil);
+    const human = await runCli(['pairing', 'list'], env);
+    const lines = human.out.split('\n');
+    // Header, one row, the approve hint: no injected line, no raw escape or bidi override.
+    expect(lines).toHaveLength(3);
+    expect(lines[1]).toContain('Eve\\nFAKE01  admin  Admin  2026-01-01 00:00:00Z\\x1b[31m\\u202e');
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: no raw control character may remain
+    expect(human.out).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f\u202e]/);
+    const approved = await runCli(['pairing', 'approve', eve.code], env);
+    expect(approved.out).toContain('eve (Eve\\nFAKE01');
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: no raw control character may remain
+    expect(approved.out).not.toMatch(/[\u0000-\u001f\u007f]/);
+  });
+
   it('approve (any case) allowlists the sender and removes the request', async () => {
     const { store, env } = await freshTable(db);
     const alice = await request(store, 'alice', 'default', 'Alice W');

@@ -80,12 +80,12 @@ describe('invariant 6: no secret in a configuration error', () => {
   });
 
   it('every secret loaded is registered with the logger', () => {
-    const path = tempFile('token', 'send-token-from-file\n');
+    const path = tempFile('token', 'send-token-from-file-0123456789abcdef\n');
     loadConfig({
       DINGTALK_CONFIG: '{ accounts: { w: { clientId: "id", clientSecret: "account-secret-1" } } }',
       AGENT_API_KEY: 'agent-api-key-1',
       AGENT_HTTP_TOKEN: 'agent-http-token-1',
-      RELAY_HMAC_SECRET: 'relay-hmac-secret-1',
+      RELAY_HMAC_SECRET: 'relay-hmac-secret-1-0123456789abcdef',
       ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'alibaba-secret-1',
       SEND_TOKEN_FILE: path,
     });
@@ -93,9 +93,9 @@ describe('invariant 6: no secret in a configuration error', () => {
       'account-secret-1',
       'agent-api-key-1',
       'agent-http-token-1',
-      'relay-hmac-secret-1',
+      'relay-hmac-secret-1-0123456789abcdef',
       'alibaba-secret-1',
-      'send-token-from-file',
+      'send-token-from-file-0123456789abcdef',
     ];
     for (const secret of secrets) expect(maskSecrets(`x ${secret} y`)).toBe('x *** y');
     const log = memoryLogger();

@@ -17,6 +17,7 @@ describe('project settings (dingtalkChannel)', () => {
         maxHistoryChars: 24000,
         protocol: 'openai',
         vision: false,
+        httpKeepsHistory: false,
       },
       state: { backend: 'local', table: 'dingtalk-channel-state', dir: '.data' },
       dingtalk: {
@@ -25,7 +26,7 @@ describe('project settings (dingtalkChannel)', () => {
         oapiBase: DEFAULT_OAPI_BASE,
       },
       relay: { target: 'inprocess', maxInflight: 64, maxWaiting: 1024, handoffRetryMs: 30000 },
-      server: { port: 8080 },
+      server: { port: 8080, host: '127.0.0.1' },
       simulator: { port: 0 },
       fc: {},
       send: {},
@@ -47,8 +48,9 @@ describe('project settings (dingtalkChannel)', () => {
       AGENT_VISION: 'yes',
       AGENT_HTTP_URL: 'https://agent.example/hook',
       AGENT_HTTP_TOKEN: 'tok-http-1',
+      AGENT_HTTP_KEEPS_HISTORY: 'on',
       STATE_BACKEND: 'memory',
-      STATE_TABLE: 't1',
+      STATE_TABLE: 'tbl1',
       AWS_REGION: 'eu-west-1',
       DYNAMODB_ENDPOINT: 'http://127.0.0.1:4567',
       STATE_DIR: '/var/lib/x',
@@ -56,7 +58,7 @@ describe('project settings (dingtalkChannel)', () => {
       DINGTALK_API_BASE: 'http://127.0.0.1:9000',
       DINGTALK_OAPI_BASE: 'http://127.0.0.1:9001',
       RELAY_TARGET: 'fc2:svc/handler',
-      RELAY_HMAC_SECRET: 'hmac-secret-1',
+      RELAY_HMAC_SECRET: 'hmac-secret-0123456789abcdef0123456789',
       RELAY_MAX_INFLIGHT: '8',
       RELAY_MAX_WAITING: '100',
       RELAY_HANDOFF_RETRY_MS: '0',
@@ -68,7 +70,7 @@ describe('project settings (dingtalkChannel)', () => {
       ALIBABA_CLOUD_ACCESS_KEY_ID: 'LTAIid',
       ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'ak-secret-1',
       ALIBABA_CLOUD_SECURITY_TOKEN: 'sts-token-1',
-      SEND_TOKEN: 'send-token-1',
+      SEND_TOKEN: 'send-token-0123456789abcdef0123456789',
       LOG_LEVEL: 'debug',
     });
     expect(settings.agent).toEqual({
@@ -84,10 +86,11 @@ describe('project settings (dingtalkChannel)', () => {
       vision: true,
       httpUrl: 'https://agent.example/hook',
       httpToken: 'tok-http-1',
+      httpKeepsHistory: true,
     });
     expect(settings.state).toEqual({
       backend: 'memory',
-      table: 't1',
+      table: 'tbl1',
       region: 'eu-west-1',
       dynamodbEndpoint: 'http://127.0.0.1:4567',
       dir: '/var/lib/x',
@@ -95,7 +98,7 @@ describe('project settings (dingtalkChannel)', () => {
     expect(settings.dingtalk.apiBase).toBe('http://127.0.0.1:9000');
     expect(settings.relay).toEqual({
       target: 'fc2:svc/handler',
-      hmacSecret: 'hmac-secret-1',
+      hmacSecret: 'hmac-secret-0123456789abcdef0123456789',
       maxInflight: 8,
       maxWaiting: 100,
       handoffRetryMs: 0,
@@ -110,7 +113,7 @@ describe('project settings (dingtalkChannel)', () => {
       accessKeySecret: 'ak-secret-1',
       securityToken: 'sts-token-1',
     });
-    expect(settings.send.token).toBe('send-token-1');
+    expect(settings.send.token).toBe('send-token-0123456789abcdef0123456789');
     expect(settings.log.level).toBe('debug');
   });
 
@@ -118,17 +121,18 @@ describe('project settings (dingtalkChannel)', () => {
     expect(loadConfig({}).settings.state.backend).toBe('local');
     expect(loadConfig({ STATE_TABLE: 'prod-state' }).settings.state.backend).toBe('dynamodb');
     expect(
-      loadConfig({ DINGTALK_CONFIG: '{ dingtalkChannel: { state: { table: "t" } } }' }).settings
+      loadConfig({ DINGTALK_CONFIG: '{ dingtalkChannel: { state: { table: "tbl" } } }' }).settings
         .state.backend,
     ).toBe('dynamodb');
-    expect(loadConfig({ STATE_TABLE: 't', STATE_BACKEND: 'embedded' }).settings.state.backend).toBe(
-      'embedded',
-    );
+    expect(
+      loadConfig({ STATE_TABLE: 'tbl', STATE_BACKEND: 'embedded' }).settings.state.backend,
+    ).toBe('embedded');
   });
 
   it('AGENT=openai without a base URL is an error naming AGENT_BASE_URL', () => {
     expect(configIssues(() => loadConfig({ AGENT: 'openai' }))).toEqual([
       '`dingtalkChannel.agent.baseUrl` (not set; env AGENT_BASE_URL) is required when `dingtalkChannel.agent.kind` (from AGENT) is "openai" (e.g. https://api.openai.com/v1)',
+      '`dingtalkChannel.agent.model` (not set; env AGENT_MODEL) is required when `dingtalkChannel.agent.kind` (from AGENT) is "openai" (e.g. gpt-4o-mini, qwen-plus)',
     ]);
   });
 
@@ -192,8 +196,11 @@ describe('project settings (dingtalkChannel)', () => {
     expect(configIssues(() => loadConfig({ RELAY_TARGET: 'https://fn.example/x' }))).toEqual([
       '`dingtalkChannel.relay.hmacSecret` (not set; env RELAY_HMAC_SECRET) is required when `dingtalkChannel.relay.target` (from RELAY_TARGET) is "https://fn.example/x" (the receiver verifies the signature)',
     ]);
-    const ok = loadConfig({ RELAY_TARGET: 'https://fn.example/x', RELAY_HMAC_SECRET: 'k-123456' });
-    expect(ok.settings.relay.hmacSecret).toBe('k-123456');
+    const ok = loadConfig({
+      RELAY_TARGET: 'https://fn.example/x',
+      RELAY_HMAC_SECRET: 'hmac-secret-0123456789abcdef0123456789',
+    });
+    expect(ok.settings.relay.hmacSecret).toBe('hmac-secret-0123456789abcdef0123456789');
   });
 
   it('an FC target needs FC_ENDPOINT or FC_ACCOUNT_ID + FC_REGION', () => {

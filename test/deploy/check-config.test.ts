@@ -5,7 +5,7 @@ import { checkDeployConfig, MAX_CONFIG_BYTES, paramsOf } from '../../infra/scrip
 const SECRET = 'deploy-check-client-secret';
 const valid = JSON.stringify({
   channels: { dingtalk: { clientId: 'dingdeploy', clientSecret: SECRET } },
-  dingtalkChannel: { send: { token: 'send-token-value' } },
+  dingtalkChannel: { send: { token: 'send-token-value-0123456789abcdef0123' } },
 });
 
 describe('checkDeployConfig', () => {
@@ -27,16 +27,21 @@ describe('checkDeployConfig', () => {
     expect(checkDeployConfig({ DINGTALK_CONFIG: valid }, args).join('\n')).toContain(
       'AGENT_BASE_URL',
     );
-    const complete = [...args, '--param', 'agentBaseUrl=https://api.example.com/v1'];
+    const complete = [
+      ...args,
+      '--param',
+      'agentBaseUrl=https://api.example.com/v1',
+      '--param=agentModel=gpt-4o-mini',
+    ];
     expect(checkDeployConfig({ DINGTALK_CONFIG: valid }, complete)).toEqual([]);
   });
 
-  it('refuses a secret too large for the Lambda environment', () => {
+  it('refuses a secret too large for Secrets Manager', () => {
     const big = JSON.stringify({
       channels: { dingtalk: { clientId: 'a', clientSecret: 'b' } },
       dingtalkChannel: { agent: { systemPrompt: 'x'.repeat(MAX_CONFIG_BYTES) } },
     });
-    expect(checkDeployConfig({ DINGTALK_CONFIG: big }, [])[0]).toMatch(/4 KB/);
+    expect(checkDeployConfig({ DINGTALK_CONFIG: big }, [])[0]).toMatch(/64 KB/);
   });
 });
 

@@ -14,6 +14,7 @@ import { REPO_ROOT, type RunResult, tempDir } from './support.js';
 const SECRET_ARN =
   'arn:aws:secretsmanager:eu-central-1:123456789012:secret:dingtalk-channel/prod-AbCdEf';
 const REPO_URI = '123456789012.dkr.ecr.eu-central-1.amazonaws.com/dingtalk-channel-prod-relay';
+const BUCKET = 'dingtalk-channel-prod-relaybundlebucket-abc123';
 const CLIENT_SECRET = 'deploy-script-client-secret';
 const GOOD_CONFIG = JSON.stringify({ clientId: 'dingdeploy', clientSecret: CLIENT_SECRET });
 
@@ -28,8 +29,14 @@ case "$1 $2" in
   "secretsmanager get-secret-value") cat "$STATE/secret" ;;
   "cloudformation describe-stacks")
     [ -f "$STATE/stack" ] || { echo "Stack does not exist" >&2; exit 254; }
-    case "$*" in *RelayRepositoryUri*) echo "${REPO_URI}" ;; *) echo "outputs" ;; esac ;;
+    case "$*" in
+      *RelayRepositoryUri*) echo "${REPO_URI}" ;;
+      *RelayBundleBucketName*) echo "${BUCKET}" ;;
+      *) echo "outputs" ;;
+    esac ;;
   "ecr get-login-password") echo "ecr-token" ;;
+  "s3 cp") cp "$3" "$STATE/uploaded.mjs" ;;
+  "s3 rm") ;;
   *) echo "unexpected aws $*" >&2; exit 99 ;;
 esac
 `;
@@ -67,9 +74,22 @@ afterAll(async () => {
   await state?.remove();
 });
 beforeEach(async () => {
-  for (const file of ['calls', 'secret', 'stack'])
+  for (const file of ['calls', 'secret', 'stack', 'uploaded.mjs'])
     await rm(join(state.path, file), { force: true });
 });
+
+/** Runs a file with node in an empty directory and an empty environment. */
+function runNodeFile(file: string): Promise<RunResult> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [file],
+      { cwd: state.path, env: {}, timeout: 60_000 },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
 
 function runScript(script: string, args: string[]): Promise<RunResult> {
   return new Promise((resolve) => {
@@ -99,7 +119,7 @@ async function calls(tool: string): Promise<string[]> {
 }
 
 describe('deploy-aws.sh', () => {
-  it('first deploy: stack with 0 relays, then build and push the arm64 image, then deploy it', async () => {
+  it('first deploy without Docker: stack with 0 relays, upload the relay bundle, deploy it', async () => {
     await writeFile(join(state.path, 'secret'), GOOD_CONFIG);
     const run = await runScript('deploy-aws.sh', [
       '--stage',
@@ -121,8 +141,30 @@ describe('deploy-aws.sh', () => {
     expect(bootstrap.indexOf('relayDesiredCount=0')).toBeGreaterThan(
       bootstrap.indexOf('relayDesiredCount=2'),
     );
-    expect(bootstrap).toContain('--param=relayImageTag=none');
+    expect(bootstrap).toContain('--param=relayBundle=none');
 
+    // No Docker at all: the bundle goes to the stack's bucket, and the deploy names it.
+    expect(await calls('docker')).toEqual([]);
+    const upload = (await calls('aws')).find((line) => line.startsWith('aws s3 cp'))!;
+    const key = new RegExp(`s3://${BUCKET}/relay/(\\S+)/relay\\.mjs`).exec(upload)?.[1];
+    expect(key).toBeDefined();
+    expect(final).toContain('--param=relaySource=bundle');
+    expect(final).toContain(`--param=relayBundle=${key}`);
+    expect(final.indexOf('relayDesiredCount=2')).toBeGreaterThan(final.indexOf('relayBundle'));
+    expect(run.stdout + run.stderr).not.toContain(CLIENT_SECRET);
+
+    // What was uploaded is the self-contained relay: it runs with no node_modules and, given no
+    // configuration, stops with the relay's configuration error (exit 2).
+    const relay = await runNodeFile(join(state.path, 'uploaded.mjs'));
+    expect(relay.code).toBe(2);
+    expect(relay.stderr).toContain('DINGTALK_CLIENT_ID');
+  });
+
+  it('--relay-image builds and pushes the arm64 image instead, and deploys it', async () => {
+    await writeFile(join(state.path, 'secret'), GOOD_CONFIG);
+    await writeFile(join(state.path, 'stack'), '');
+    const run = await runScript('deploy-aws.sh', ['--stage', 'prod', '--relay-image']);
+    expect(run.code).toBe(0);
     const docker = await calls('docker');
     const build = docker.find((line) => line.startsWith('docker build'))!;
     expect(build).toContain('--platform linux/arm64 -f infra/relay/Dockerfile');
@@ -130,9 +172,10 @@ describe('deploy-aws.sh', () => {
     expect(tag.startsWith(`${REPO_URI}:`)).toBe(true);
     expect(docker).toContain(`docker push ${tag}`);
     expect(docker.indexOf(`docker push ${tag}`)).toBeGreaterThan(docker.indexOf(build));
+    const [final] = await calls('serverless');
+    expect(final).toContain('--param=relaySource=image');
     expect(final).toContain(`--param=relayImageTag=${tag.slice(REPO_URI.length + 1)}`);
-    expect(final.indexOf('relayDesiredCount=2')).toBeGreaterThan(final.indexOf('relayImageTag'));
-    expect(run.stdout + run.stderr).not.toContain(CLIENT_SECRET);
+    expect((await calls('aws')).some((line) => line.startsWith('aws s3 cp'))).toBe(false);
   });
 
   it('later deploys skip the bootstrap', async () => {
@@ -175,10 +218,13 @@ describe('remove-aws.sh', () => {
     const refused = await runScript('remove-aws.sh', ['--stage', 'prod']);
     expect(refused.code).toBe(1);
     expect(await calls('serverless')).toEqual([]);
+    await writeFile(join(state.path, 'stack'), '');
     const run = await runScript('remove-aws.sh', ['--stage', 'prod', '--yes']);
     expect(run.code).toBe(0);
     expect(await calls('serverless')).toEqual([
       'serverless remove --stage prod --region eu-central-1',
     ]);
+    // The bundle bucket is emptied first (CloudFormation cannot delete a full bucket).
+    expect(await calls('aws')).toContain(`aws s3 rm s3://${BUCKET} --recursive --only-show-errors`);
   });
 });

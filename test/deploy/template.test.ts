@@ -4,6 +4,7 @@
  * AWS"): runtimes, the async invoke config, the table, the relay service, least-privilege IAM,
  * and no secret value — even when secrets sit in the packaging shell's environment.
  */
+import { execFile, spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -63,6 +64,9 @@ beforeAll(async () => {
       'relaySubnets=subnet-aaa,subnet-bbb',
       'relaySecurityGroups=sg-ccc',
       'dashboard=true',
+      'sendReservedConcurrency=3',
+      'relaySource=image',
+      'messageHttpReservedConcurrency=0',
     ]),
   ]);
 }, 300_000);
@@ -85,11 +89,25 @@ function conditionHolds(t: Template, name: string): boolean {
   return a === b;
 }
 
+/** A condition `Fn::Not [Fn::Equals [a, b]]` on two literal strings. */
+function notConditionHolds(t: Template, name: string): boolean {
+  const condition = t.Conditions?.[name] as { 'Fn::Not': [{ 'Fn::Equals': [unknown, unknown] }] };
+  const [a, b] = condition['Fn::Not'][0]['Fn::Equals'];
+  if (typeof a !== 'string' || typeof b !== 'string') throw new Error(`${name} is not literal`);
+  return a !== b;
+}
+
+/** The task's containers for the chosen relaySource (image: one; bundle: fetch-bundle + relay). */
 function relayContainer(t: Template) {
   const [, taskDef] = single(t, 'AWS::ECS::TaskDefinition');
-  const containers = taskDef.Properties.ContainerDefinitions as Record<string, unknown>[];
-  expect(containers).toHaveLength(1);
-  return { taskDef, container: containers[0]! };
+  const choice = taskDef.Properties.ContainerDefinitions as {
+    'Fn::If': [string, Record<string, unknown>[], Record<string, unknown>[]];
+  };
+  const [condition, fromImage, fromBundle] = choice['Fn::If'];
+  expect(condition).toBe('RelayFromImage');
+  const containers = conditionHolds(t, condition) ? fromImage : fromBundle;
+  const container = containers.find((c) => c.Name === 'relay')!;
+  return { taskDef, container, containers };
 }
 
 describe('Lambda functions', () => {
@@ -132,17 +150,37 @@ describe('Lambda functions', () => {
     expect(fn(standard.template, queueId!).Type).toBe('AWS::SQS::Queue');
   });
 
-  it('name the table with a plain string and read the config from Secrets Manager', () => {
+  it('name the table with a plain string and name the config secret, never resolving it', () => {
     const [, table] = single(standard.template, 'AWS::DynamoDB::Table');
     for (const id of ['MessageLambdaFunction', 'SendLambdaFunction', 'MessageHttpLambdaFunction']) {
       const env = envOf(fn(standard.template, id));
       expect(env.STATE_BACKEND).toBe('dynamodb');
       expect(env.STATE_TABLE).toBe(table.Properties.TableName);
-      expect(env.DINGTALK_CONFIG).toMatch(
-        /^\{\{resolve:secretsmanager:dingtalk-channel\/test\}\}$/,
+      // The function reads the secret itself (lib/config/aws-secret.ts): only its ARN is here.
+      expect(JSON.stringify(env.CONFIG_SECRET_ID)).toMatch(
+        /:secretsmanager:\$\{AWS::Region\}:\$\{AWS::AccountId\}:secret:dingtalk-channel\/test"/,
       );
+      expect(env.DINGTALK_CONFIG).toBe('');
     }
+    expect(standard.text).not.toContain('{{resolve:');
     expect(table.Properties.TableName).toBe('dingtalk-channel-test-state');
+  });
+
+  it('reserve (and cap) concurrency on the public function URLs; `0` lifts it', () => {
+    const reserved = (t: Template, id: string) => {
+      const value = fn(t, id).Properties.ReservedConcurrentExecutions as {
+        'Fn::If': [string, string, unknown];
+      };
+      const [condition, count] = value['Fn::If'];
+      return notConditionHolds(t, condition) ? Number(count) : undefined;
+    };
+    expect(reserved(standard.template, 'SendLambdaFunction')).toBe(5);
+    expect(reserved(standard.template, 'MessageHttpLambdaFunction')).toBe(20);
+    expect(reserved(custom.template, 'SendLambdaFunction')).toBe(3);
+    expect(reserved(custom.template, 'MessageHttpLambdaFunction')).toBeUndefined();
+    expect(fn(standard.template, 'MessageLambdaFunction').Properties).not.toHaveProperty(
+      'ReservedConcurrentExecutions',
+    );
   });
 
   it('each zip holds one bundle, the handler serverless.yml names, without the embedded store', async () => {
@@ -161,6 +199,17 @@ describe('Lambda functions', () => {
 });
 
 describe('state table', () => {
+  it('is retained when the stack is removed or the table replaced', () => {
+    const [, table] = single(standard.template, 'AWS::DynamoDB::Table');
+    expect(table).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+  });
+
+  it('the failure queue keeps events no longer than the session webhook inside stays valid', () => {
+    const [, queue] = single(standard.template, 'AWS::SQS::Queue');
+    // 90 minutes: sessionWebhookExpiredTime = createAt + 5,400,000 ms (dingtalk-protocol.md §4).
+    expect(queue.Properties.MessageRetentionPeriod).toBeLessThanOrEqual(5400);
+  });
+
   it('is on-demand with pk/sk, TTL on expiresAt and point-in-time recovery', () => {
     const [, table] = single(standard.template, 'AWS::DynamoDB::Table');
     expect(table.Properties).toMatchObject({
@@ -176,84 +225,162 @@ describe('state table', () => {
 });
 
 describe('IAM', () => {
-  it('the functions may touch only the state table (and its indexes) and the failure queue', () => {
-    const t = standard.template;
-    for (const [, f] of ofType(t, 'AWS::Lambda::Function')) {
-      expect(referencedIds(f.Properties.Role)).toEqual(new Set(['IamRoleLambdaExecution']));
-    }
-    const statements = roleStatements(fn(t, 'IamRoleLambdaExecution'));
+  /** What a function's own role grants: action → the logical ids (or ARN texts) it applies to. */
+  function grants(t: Template, functionId: string): Map<string, Set<string>> {
+    const roleIds = [...referencedIds(fn(t, functionId).Properties.Role)];
+    expect(roleIds).toHaveLength(1);
     const granted = new Map<string, Set<string>>();
-    for (const s of statements) {
+    for (const s of roleStatements(fn(t, roleIds[0]!))) {
       expect(s.Effect).toBe('Allow');
-      const actions = actionsOf(s);
-      if (actions.every((a) => a.startsWith('logs:'))) {
-        for (const r of resourcesOf(s)) {
-          expect(JSON.stringify(r)).toContain('log-group:/aws/lambda/dingtalk-channel-test');
-        }
-        continue;
-      }
       for (const r of resourcesOf(s)) expect(r).not.toBe('*');
-      for (const a of actions) {
+      for (const a of actionsOf(s)) {
         expect(a).not.toContain('*');
-        granted.set(a, new Set([...(granted.get(a) ?? []), ...referencedIds(s.Resource)]));
+        const targets = [...referencedIds(s.Resource)];
+        const text = JSON.stringify(s.Resource);
+        granted.set(
+          a,
+          new Set([...(granted.get(a) ?? []), ...(targets.length ? targets : [text])]),
+        );
       }
     }
-    const tableActions = [...granted.keys()].filter((a) => a.startsWith('dynamodb:')).sort();
-    expect(tableActions).toEqual([
-      'dynamodb:DeleteItem',
-      'dynamodb:GetItem',
-      'dynamodb:PutItem',
-      'dynamodb:Query',
-      'dynamodb:UpdateItem',
-    ]);
-    for (const a of tableActions) expect(granted.get(a)).toEqual(new Set(['StateTable']));
-    expect(granted.get('sqs:SendMessage')).toEqual(new Set(['MessageFailureQueue']));
-    expect([...granted.keys()].sort()).toEqual([...tableActions, 'sqs:SendMessage']);
-    const indexes = statements.flatMap(resourcesOf).map((r) => JSON.stringify(r));
-    expect(indexes.some((r) => r.includes('StateTable') && r.includes('/index/*'))).toBe(true);
+    return granted;
+  }
+  const TABLE_ITEM_ACTIONS = [
+    'dynamodb:DeleteItem',
+    'dynamodb:GetItem',
+    'dynamodb:PutItem',
+    'dynamodb:Query',
+    'dynamodb:UpdateItem',
+  ];
+  const SECRET_ARN = /secret:dingtalk-channel\/test-\?\?\?\?\?\?"/;
+
+  it('each function has its own role; none shares one', () => {
+    const t = custom.template;
+    const roles = ofType(t, 'AWS::Lambda::Function').map(
+      ([, f]) => [...referencedIds(f.Properties.Role)][0],
+    );
+    expect(new Set(roles).size).toBe(3);
+    expect(t.Resources).not.toHaveProperty('IamRoleLambdaExecution');
   });
 
-  it('the relay task role may only invoke the message function', () => {
+  it('the message function: its table item operations, the failure queue, its logs, the secret', () => {
+    const granted = grants(standard.template, 'MessageLambdaFunction');
+    expect([...granted.keys()].sort()).toEqual(
+      [
+        ...TABLE_ITEM_ACTIONS,
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'secretsmanager:GetSecretValue',
+        'sqs:SendMessage',
+      ].sort(),
+    );
+    for (const a of TABLE_ITEM_ACTIONS) expect(granted.get(a)).toEqual(new Set(['StateTable']));
+    expect(granted.get('sqs:SendMessage')).toEqual(new Set(['MessageFailureQueue']));
+    expect(granted.get('logs:PutLogEvents')).toEqual(new Set(['MessageLogGroup']));
+    expect([...granted.get('secretsmanager:GetSecretValue')!].join()).toMatch(SECRET_ARN);
+  });
+
+  it('the send function: no table access at all (it cannot write the allowlist), no queue', () => {
+    const granted = grants(standard.template, 'SendLambdaFunction');
+    expect([...granted.keys()].sort()).toEqual([
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'secretsmanager:GetSecretValue',
+    ]);
+    expect(granted.get('logs:CreateLogStream')).toEqual(new Set(['SendLogGroup']));
+  });
+
+  it('the HTTP entry: the table item operations, its logs and the secret; no queue', () => {
+    const granted = grants(custom.template, 'MessageHttpLambdaFunction');
+    expect([...granted.keys()].sort()).toEqual(
+      [
+        ...TABLE_ITEM_ACTIONS,
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'secretsmanager:GetSecretValue',
+      ].sort(),
+    );
+    expect(granted.get('logs:PutLogEvents')).toEqual(new Set(['MessageHttpLogGroup']));
+    expect(fn(custom.template, 'MessageHttpRole').Condition).toBe('MessageHttpEntryEnabled');
+  });
+
+  it('the relay task role may only invoke the message function and read its own bundle', () => {
     const { taskDef } = relayContainer(standard.template);
     const [roleId] = [...referencedIds(taskDef.Properties.TaskRoleArn)];
     const statements = roleStatements(fn(standard.template, roleId!));
-    expect(statements).toHaveLength(1);
-    expect(statements[0]!.Effect).toBe('Allow');
+    expect(statements).toHaveLength(2);
+    for (const s of statements) expect(s.Effect).toBe('Allow');
     expect(actionsOf(statements[0]!)).toEqual(['lambda:InvokeFunction']);
     expect(referencedIds(statements[0]!.Resource)).toEqual(new Set(['MessageLambdaFunction']));
+    expect(actionsOf(statements[1]!)).toEqual(['s3:GetObject']);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub string
+    expect(statements[1]!.Resource).toEqual({ 'Fn::Sub': '${RelayBundleBucket.Arn}/relay/*' });
     expect(roleId).not.toBe([...referencedIds(taskDef.Properties.ExecutionRoleArn)][0]);
   });
 });
 
 describe('relay on ECS Fargate', () => {
-  it('runs the image from the stack’s ECR repository on ARM, 0.25 vCPU / 0.5 GB, with /healthz', () => {
-    const { taskDef, container } = relayContainer(standard.template);
-    expect(taskDef.Properties).toMatchObject({
-      RequiresCompatibilities: ['FARGATE'],
-      NetworkMode: 'awsvpc',
-      Cpu: '256',
-      Memory: '512',
-      RuntimePlatform: { CpuArchitecture: 'ARM64', OperatingSystemFamily: 'LINUX' },
+  it('runs on ARM, 0.25 vCPU / 0.5 GB, with /healthz, the logs and RELAY_TARGET', () => {
+    for (const t of [standard.template, custom.template]) {
+      const { taskDef, container } = relayContainer(t);
+      expect(taskDef.Properties).toMatchObject({
+        RequiresCompatibilities: ['FARGATE'],
+        NetworkMode: 'awsvpc',
+        Cpu: '256',
+        Memory: '512',
+        RuntimePlatform: { CpuArchitecture: 'ARM64', OperatingSystemFamily: 'LINUX' },
+      });
+      const health = container.HealthCheck as { Command: string[] };
+      expect(health.Command[0]).toBe('CMD');
+      expect(health.Command.join(' ')).toContain('/healthz');
+      const logs = container.LogConfiguration as { Options: Record<string, unknown> };
+      expect(fn(t, [...referencedIds(logs.Options['awslogs-group'])][0]!).Type).toBe(
+        'AWS::Logs::LogGroup',
+      );
+      const env = Object.fromEntries(
+        (container.Environment as { Name: string; Value: unknown }[]).map((e) => [e.Name, e.Value]),
+      );
+      const message = fn(t, 'MessageLambdaFunction');
+      expect(env.RELAY_TARGET).toBe(`lambda:${message.Properties.FunctionName}`);
+    }
+  });
+
+  it('by default (no Docker to deploy) runs the public Node image on the uploaded bundle', () => {
+    const { containers, container } = relayContainer(standard.template);
+    expect(containers.map((c) => c.Name)).toEqual(['fetch-bundle', 'relay']);
+    const fetch = containers[0]!;
+    expect(fetch.Essential).toBe(false);
+    expect(String(fetch.Image)).toMatch(/^public\.ecr\.aws\/aws-cli\/aws-cli:/);
+    const source = (fetch.Command as unknown[])[2] as { 'Fn::Sub': string };
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub string
+    expect(source['Fn::Sub']).toBe('s3://${RelayBundleBucket}/relay/none/relay.mjs');
+    expect(container).toMatchObject({
+      Image: 'public.ecr.aws/docker/library/node:22-slim',
+      Command: ['node', '/relay/relay.mjs'],
+      User: 'node',
+      ReadonlyRootFilesystem: true,
+      DependsOn: [{ ContainerName: 'fetch-bundle', Condition: 'SUCCESS' }],
+      MountPoints: [{ SourceVolume: 'relay-bundle', ContainerPath: '/relay', ReadOnly: true }],
     });
+    const bucket = fn(standard.template, 'RelayBundleBucket');
+    expect(bucket.Properties.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+  });
+
+  it('with relaySource=image runs the image from the stack’s ECR repository', () => {
+    const { containers, container } = relayContainer(custom.template);
+    expect(containers).toHaveLength(1);
     const [repoId] = [...referencedIds(container.Image)];
-    expect(fn(standard.template, repoId!).Type).toBe('AWS::ECR::Repository');
+    expect(fn(custom.template, repoId!).Type).toBe('AWS::ECR::Repository');
     // relayImageTag's default: nothing runs it, the first deploy starts with 0 tasks.
     expect((container.Image as { 'Fn::Join': [string, unknown[]] })['Fn::Join']).toEqual([
       ':',
       [{ 'Fn::GetAtt': [repoId, 'RepositoryUri'] }, 'none'],
     ]);
-    const health = container.HealthCheck as { Command: string[] };
-    expect(health.Command[0]).toBe('CMD');
-    expect(health.Command.join(' ')).toContain('/healthz');
-    const logs = container.LogConfiguration as { Options: Record<string, unknown> };
-    expect(fn(standard.template, [...referencedIds(logs.Options['awslogs-group'])][0]!).Type).toBe(
-      'AWS::Logs::LogGroup',
-    );
-    const env = Object.fromEntries(
-      (container.Environment as { Name: string; Value: unknown }[]).map((e) => [e.Name, e.Value]),
-    );
-    const message = fn(standard.template, 'MessageLambdaFunction');
-    expect(env.RELAY_TARGET).toBe(`lambda:${message.Properties.FunctionName}`);
   });
 
   it('the service keeps the desired count (default 1) in public subnets of a VPC without NAT', () => {
@@ -330,6 +457,8 @@ describe('secrets', () => {
   it('no secret variable is set in plain text; the relay gets the config as an ECS secret', () => {
     for (const [, f] of ofType(standard.template, 'AWS::Lambda::Function')) {
       for (const name of Object.keys(envOf(f))) expect(SECRET_ENV).not.toContain(name);
+      // No function's environment holds any secret, its own or another's: only the secret's ARN.
+      expect(envOf(f).DINGTALK_CONFIG).toBe('');
     }
     const { container } = relayContainer(standard.template);
     const names = (container.Environment as { Name: string }[]).map((e) => e.Name);
@@ -341,4 +470,40 @@ describe('secrets', () => {
       /:secretsmanager:\$\{AWS::Region\}:\$\{AWS::AccountId\}:secret:dingtalk-channel\/test"/,
     );
   });
+});
+
+/**
+ * cfn-lint on both packaged templates: no error, and only the warnings README "Template checks"
+ * explains (each is a consequence of packaging with serverless params, not of the stack).
+ */
+const EXPLAINED_WARNINGS = new Set(['W3005', 'W8003', 'W1033']);
+const CFN_LINT = spawnSync('cfn-lint', ['--version'], { encoding: 'utf8' });
+const hasCfnLint = CFN_LINT.status === 0;
+if (!hasCfnLint) {
+  console.warn(
+    'cfn-lint is not installed: skipping the template lint (pip install cfn-lint; README "Template checks")',
+  );
+}
+
+describe.skipIf(!hasCfnLint)('cfn-lint', () => {
+  it('finds no error and no unexplained warning in either packaged template', async () => {
+    const files = [standard, custom].map((packaged) =>
+      join(packaged.service.packageDir, 'cloudformation-template-update-stack.json'),
+    );
+    // One run for both templates (cfn-lint's start-up is most of its time).
+    const stdout = await new Promise<string>((resolve) => {
+      execFile('cfn-lint', ['--format', 'json', ...files], { maxBuffer: 16 << 20 }, (_e, out) =>
+        resolve(out),
+      );
+    });
+    const findings = JSON.parse(stdout) as {
+      Level: string;
+      Rule: { Id: string };
+      Message: string;
+    }[];
+    const unexplained = findings.filter(
+      (f) => f.Level === 'Error' || !EXPLAINED_WARNINGS.has(f.Rule.Id),
+    );
+    expect(unexplained.map((f) => `${f.Rule.Id}: ${f.Message}`)).toEqual([]);
+  }, 180_000);
 });

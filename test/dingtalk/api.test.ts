@@ -156,3 +156,54 @@ function findDownloadCode(s: Simulator): string {
   if (!code) throw new Error(`no downloadCode in ${JSON.stringify(record)}`);
   return code;
 }
+
+describe('replies go only to DingTalk (issue 15)', () => {
+  const body = { msgtype: 'text' as const, text: { content: 'x' } };
+
+  it('posts to DingTalk’s webhook origin and to the configured bases only', async () => {
+    const hits: string[] = [];
+    const recording = new DingTalkApi({
+      clientId: APP.clientId,
+      clientSecret: APP.clientSecret,
+      apiBase: sim.apiBase,
+      fetch: async (input) => {
+        hits.push(String(input));
+        return new Response('{"errcode":0}', { status: 200 });
+      },
+    });
+    await recording.sendBySessionWebhook(
+      'https://oapi.dingtalk.com/robot/sendBySession?session=aaaa',
+      body,
+    );
+    await recording.sendBySessionWebhook(dm().sessionWebhook, body);
+    expect(hits).toEqual([
+      'https://oapi.dingtalk.com/robot/sendBySession?session=aaaa',
+      expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/robot\/sendBySession\?session=/),
+    ]);
+  });
+
+  it('refuses another host with a final error naming the host but not the session token', async () => {
+    const before = sim.outbox().length;
+    for (const url of [
+      'https://evil.example/robot/sendBySession?session=feedface0123',
+      'http://oapi.dingtalk.com/robot/sendBySession?session=feedface0123',
+      'https://oapi.dingtalk.com.evil.example/robot/sendBySession?session=feedface0123',
+      'file:///etc/passwd?session=feedface0123',
+    ]) {
+      const err = await api.sendBySessionWebhook(url, body).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'webhook_host_not_allowed', retryable: false });
+      expect((err as Error).message).toContain(new URL(url).host || 'file:');
+      expect((err as Error).message).not.toContain('feedface0123');
+    }
+    expect(sim.outbox().length).toBe(before);
+    expect(calls).toEqual([]);
+  });
+
+  it('never shows an unparsable webhook URL', async () => {
+    const err = await api
+      .sendBySessionWebhook('oapi.dingtalk.com/robot/sendBySession?session=feedface0123', body)
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'webhook_url_invalid', retryable: false });
+    expect((err as Error).message).not.toContain('feedface0123');
+  });
+});

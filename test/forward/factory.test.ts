@@ -48,7 +48,9 @@ describe('createForwarder', () => {
     const target = `${server.url}/message`;
     const message = await configErrorOf(createForwarder(settingsWith({ relay: { target } })));
     expect(message).toContain('`dingtalkChannel.relay.hmacSecret` (env RELAY_HMAC_SECRET)');
-    const settings = settingsWith({ relay: { target, hmacSecret: 'factory-hmac-secret-42' } });
+    const settings = settingsWith({
+      relay: { target, hmacSecret: 'factory-hmac-secret-42-0123456789abcdef' },
+    });
     const forwarder = await createForwarder(settings);
     expect(forwarder.kind).toBe('http');
     expect(await forwarder.forward(sampleEvent())).toEqual({ accepted: true });

@@ -10,7 +10,7 @@ import { parseTarget } from '../../lib/dingtalk/targets.js';
 import { type Simulator, startSimulator } from '../../lib/simulator/index.js';
 
 const APP = { clientId: 'dingsendapp', clientSecret: 'send-secret-1', accountId: 'default' };
-const TOKEN = 'send-token-0123456789';
+const TOKEN = 'send-token-0123456789abcdef0123456789';
 let sim: Simulator;
 let env: NodeJS.ProcessEnv;
 
@@ -86,6 +86,40 @@ describe('dingtalk-channel send', () => {
     const unknownGroup = io();
     expect(await main(['send', 'dingtalk:cidNobody==', 'x'], unknownGroup)).toBe(1);
     expect(unknownGroup.errors.join('\n')).toContain('invalid.openConversationId');
+  });
+});
+
+describe('a disabled account is disabled (issue 15)', () => {
+  const withDisabled = () => ({
+    ...env,
+    DINGTALK_CONFIG: JSON.stringify({
+      accounts: {
+        default: {},
+        off: { enabled: false, clientId: APP.clientId, clientSecret: APP.clientSecret },
+      },
+    }),
+  });
+
+  it('dingtalk-channel send --account <disabled> is refused with exit 2 and sends nothing', async () => {
+    const before = sim.outbox().length;
+    const out = { ...io(), env: withDisabled() };
+    expect(await main(['send', 'dingtalk:manager807', 'hi', '--account', 'off'], out)).toBe(2);
+    expect(out.errors.join('\n')).toContain('Account "off" is disabled (enabled: false)');
+    expect(sim.outbox().length).toBe(before);
+  });
+
+  it('the send function answers 403 account_disabled and sends nothing', async () => {
+    const before = sim.outbox().length;
+    const result = await handleSendRequest(
+      {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}` },
+        body: JSON.stringify({ target: 'dingtalk:manager807', text: 'hi', account: 'off' }),
+      },
+      withDisabled(),
+    );
+    expect(result).toMatchObject({ status: 403, body: { error: 'account_disabled' } });
+    expect(sim.outbox().length).toBe(before);
   });
 });
 

@@ -133,7 +133,7 @@ describe('agent input for the http agent', () => {
     agent = await startFakeAgentHttp();
     ch = await startTestChannel({
       store: 'dynalite',
-      agent: createAgent({ kind: 'http', url: agent.url }),
+      agent: createAgent({ kind: 'http', httpUrl: agent.url }),
       runtime: { onApiCall: (c) => calls.push(c) },
     });
   }

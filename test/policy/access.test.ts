@@ -5,6 +5,7 @@ import {
   addAllowed,
   checkAccess,
   decideAccess,
+  GROUP_HINT_TTL_SECONDS,
   logDrop,
   runPairingChallenge,
 } from '../../lib/policy/index.js';
@@ -144,7 +145,47 @@ describe('§3 Pairing: the challenge the pipeline sends', () => {
   });
 });
 
+describe('§2 runtime allowlist lookup takes the sender id as sent', () => {
+  it('a prefixed or Unicode-folded sender id does not hit an entry', async () => {
+    const store = recordingStore();
+    const account = accountOf({ dm: { policy: 'allowlist' } });
+    await addAllowed(store, 'default', 'alice', { via: 'cli', now: 1 });
+    expect((await checkAccess(store, dm({ staffId: 'ALICE' }), account)).outcome).toBe('admit');
+    for (const staffId of ['dd:alice', 'user:alice', '\u212Aate']) {
+      if (staffId === '\u212Aate')
+        await addAllowed(store, 'default', 'kate', { via: 'cli', now: 1 });
+      expect((await checkAccess(store, dm({ staffId }), account)).outcome).toBe('drop');
+    }
+  });
+});
+
 describe('§4 Groups: drop logging', () => {
+  it('the group-hint marker expires, so the table does not grow forever and the hint comes back', async () => {
+    const store = recordingStore();
+    const logger = memoryLogger();
+    const clock = manualClock();
+    const deps = { store, logger, clock };
+    const account = accountOf({});
+    const drop = async () => {
+      const message = group();
+      await logDrop(
+        deps,
+        message,
+        account,
+        decideAccess(message, account) as { reason: 'group_not_allowed'; hint: string },
+      );
+    };
+    await drop();
+    const marker = await store.inner.get(`grouphint#default#${GROUP_ID}`, 'logged');
+    expect(marker?.expiresAt).toBe(Math.floor(clock.now() / 1000) + GROUP_HINT_TTL_SECONDS);
+    clock.advance(GROUP_HINT_TTL_SECONDS * 1000 - 1000);
+    await drop();
+    expect(logger.lines.filter((l) => l.event === 'policy.group_hint')).toHaveLength(1);
+    clock.advance(2000);
+    await drop();
+    expect(logger.lines.filter((l) => l.event === 'policy.group_hint')).toHaveLength(2);
+  });
+
   it('logs every drop with its reason and the group hint once per conversation', async () => {
     const store = recordingStore();
     const logger = memoryLogger();

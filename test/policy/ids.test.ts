@@ -42,3 +42,22 @@ describe('§2 Direct messages: allowFrom matching', () => {
     expect(idListMatches(['*', 'Anyone'], 'anyone', { wildcard: false })).toBe(true);
   });
 });
+
+describe('§2 matching is exact where it must be (issue 15)', () => {
+  it('folds ASCII case only: the Kelvin sign is not k', () => {
+    expect(idListMatches(['kelvin'], '\u212Aelvin')).toBe(false);
+    expect(idListMatches(['\u212Aelvin'], 'kelvin')).toBe(false);
+    expect(idListMatches(['KELVIN'], 'kelvin')).toBe(true);
+    expect(normalizeSenderId('\u212A')).toBe('\u212A');
+    // Other non-ASCII folds (Turkish dotted İ, long s) do not match their ASCII look-alikes.
+    expect(idListMatches(['i'], '\u0130')).toBe(false);
+    expect(idListMatches(['s'], '\u017F')).toBe(false);
+  });
+
+  it('normalises configured entries only, never the incoming sender id', () => {
+    expect(idListMatches(['dingtalk:alice'], 'alice')).toBe(true);
+    expect(idListMatches(['alice'], 'dingtalk:alice')).toBe(false);
+    expect(idListMatches(['alice'], 'user:alice')).toBe(false);
+    expect(idListMatches(['alice'], ' alice')).toBe(false);
+  });
+});

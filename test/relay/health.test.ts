@@ -4,7 +4,9 @@
  * `runRelay` with bad credentials fails at start with DingTalk's code, leaving nothing running.
  */
 import { createServer } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../lib/config/index.js';
 import { memoryLogger } from '../../lib/log.js';
 import { startHealthServer } from '../../lib/relay/health.js';
 import { runRelay } from '../../lib/relay/run.js';
@@ -152,5 +154,34 @@ describe('runRelay with bad credentials', () => {
     expect(sim.connections()).toEqual([]);
     expect(sim.stats()).toMatchObject({ gatewayOpens: 1, gatewayRejected: 1 });
     expect(JSON.stringify(logger.lines)).not.toContain('wrong-relay-secret');
+  });
+});
+
+describe('local services bind to loopback unless told otherwise (issue 15)', () => {
+  it('the health server listens on 127.0.0.1 by default, and on the configured HOST', async () => {
+    const status = () => ({ ready: true }) as never;
+    const local = await startHealthServer(status, { port: 0 });
+    cleanups.push(() => local.close());
+    const nonLoopback = Object.values(networkInterfaces())
+      .flat()
+      .find((i) => i && i.family === 'IPv4' && !i.internal);
+    expect(local.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect((await fetch(`${local.url}/healthz`)).status).toBe(200);
+    if (nonLoopback) {
+      // Reaching the same port on another interface fails: nothing listens there.
+      const err = await fetch(`http://${nonLoopback.address}:${local.port}/healthz`).catch(
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(Error);
+    }
+    expect(loadConfig({}).settings.server.host).toBe('127.0.0.1');
+    expect(loadConfig({ HOST: '0.0.0.0' }).settings.server.host).toBe('0.0.0.0');
+    const every = await startHealthServer(status, { port: 0, host: '0.0.0.0' });
+    cleanups.push(() => every.close());
+    expect(every.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    if (nonLoopback) {
+      const res = await fetch(`http://${nonLoopback.address}:${every.port}/healthz`);
+      expect(res.status).toBe(200);
+    }
   });
 });

@@ -82,6 +82,23 @@ describe('embedded store (dynalite under the state dir)', () => {
     });
   });
 
+  it('sweeps expired items: at start, and on demand (dynalite has no TTL)', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const first = await open();
+    await first.put({ pk: 'dedup#a#m1', sk: 'claim', expiresAt: now - 10 });
+    await first.put({ pk: 'dedup#a#m2', sk: 'claim', expiresAt: now + 3600 });
+    await first.put({ pk: 'allow#a', sk: 'user#x', userId: 'x' });
+    await first.close();
+    const second = await open();
+    // The start-up sweep removed the expired claim; the live one and the TTL-less entry stay.
+    expect(await second.get('dedup#a#m1', 'claim')).toBeUndefined();
+    expect(await second.get('dedup#a#m2', 'claim')).toMatchObject({ expiresAt: now + 3600 });
+    expect(await second.get('allow#a', 'user#x')).toMatchObject({ userId: 'x' });
+    expect(await second.sweepExpired(now + 3601)).toBe(1);
+    expect(await second.get('dedup#a#m2', 'claim')).toBeUndefined();
+    expect(await second.get('allow#a', 'user#x')).toMatchObject({ userId: 'x' });
+  });
+
   it('a second opener connects over HTTP instead of opening the database path', async () => {
     const owner = await open();
     const guest = await open();

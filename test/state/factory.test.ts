@@ -2,9 +2,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { loadConfig } from '../../lib/config/index.js';
 import { ChannelError } from '../../lib/errors.js';
 import type { EmbeddedStateStore } from '../../lib/state/embedded.js';
 import { createStateStore, DynamoStateStore, MemoryStateStore } from '../../lib/state/index.js';
+import { stateStoreOptions } from '../../lib/state/options.js';
 import { startTestDynalite } from '../support/dynalite.js';
 
 afterEach(() => {
@@ -50,6 +52,22 @@ describe('createStateStore', () => {
       expect(store.owned).toBe(true);
       await store.put({ pk: 'p', sk: 's', v: 1 });
       expect(await store.get('p', 's')).toEqual({ pk: 'p', sk: 's', v: 1 });
+    } finally {
+      await store.close();
+      await rm(stateDir, { recursive: true, force: true });
+    }
+  });
+
+  it('opens the store the parsed configuration names (one mapping for runtime and CLI)', async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'state-factory-'));
+    const config = loadConfig({ STATE_BACKEND: 'embedded', STATE_DIR: stateDir });
+    const store = (await createStateStore(
+      stateStoreOptions(config.settings),
+    )) as EmbeddedStateStore;
+    try {
+      expect(store.owned).toBe(true);
+      await store.put({ pk: 'p', sk: 's' });
+      expect(await store.get('p', 's')).toEqual({ pk: 'p', sk: 's' });
     } finally {
       await store.close();
       await rm(stateDir, { recursive: true, force: true });
