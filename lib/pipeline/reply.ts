@@ -21,6 +21,9 @@ import { type FormattedChunk, markdownReplyBody } from '../dingtalk/reply-format
 import { ChannelError, DingTalkApiError, DingTalkNetworkError } from '../errors.js';
 import type { Logger } from '../log.js';
 
+/** Webhook URLs the API client refuses to post to (lib/dingtalk/api.ts): the OpenAPI answers instead. */
+const UNUSABLE_WEBHOOK = new Set(['webhook_host_not_allowed', 'webhook_url_invalid']);
+
 /** The webhook is not used in its last minute: a slow send would land after it expired. */
 export const WEBHOOK_EXPIRY_MARGIN_MS = 60_000;
 
@@ -70,10 +73,17 @@ export async function deliverReply(
           );
           channel = 'webhook';
         } catch (err) {
-          if (!(err instanceof DingTalkApiError)) throw err;
-          // DingTalk answered "no" (300001 expired session, 460101, 5xx, …): the chunk did not land.
+          // DingTalk answered "no" (300001 expired session, 460101, 5xx, …), or the webhook is not
+          // one of DingTalk's hosts and was never posted to: the chunk did not land either way.
+          const refused =
+            err instanceof DingTalkApiError ||
+            (err instanceof ChannelError && UNUSABLE_WEBHOOK.has(err.code));
+          if (!refused) throw err;
           webhookUsable = false;
-          options.logger.warn('reply.webhook_failed', { msgId: message.msgId, code: err.code });
+          options.logger.warn('reply.webhook_failed', {
+            msgId: message.msgId,
+            code: (err as ChannelError).code,
+          });
         }
       }
       if (channel === 'openapi') await sendThroughOpenApi(message, chunk, options);

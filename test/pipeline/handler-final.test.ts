@@ -114,6 +114,17 @@ describe('permanent failures end on the first attempt', () => {
     expect(rig.ch.sim.outbox()).toMatchObject([{ via: 'openapi', text: 'answer to hello' }]);
   });
 
+  it('a sessionWebhook on a host that is not DingTalk: never posted to, answered through the OpenAPI', async () => {
+    rig = await startRig();
+    const { event } = rig.ch.inject(dm('hello'));
+    // Refused before any request is made (lib/dingtalk/api.ts): nothing leaves the machine.
+    const foreign = patched(event, {
+      sessionWebhook: 'https://webhook.invalid/robot/sendBySession?session=s',
+    });
+    expect(await rig.ch.handle(foreign)).toEqual({ status: 'handled' });
+    expect(rig.ch.sim.outbox()).toMatchObject([{ via: 'openapi', text: 'answer to hello' }]);
+  });
+
   it('a reply with no route (webhook gone, sender without staffId): ended, agent asked once', async () => {
     rig = await startRig({ sim: { sessionWebhookTtlMs: 1_000 } });
     const { event, msgId } = rig.ch.inject(dm('hello'));

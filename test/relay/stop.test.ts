@@ -78,7 +78,11 @@ describe('relay graceful stop', () => {
 
     // The held hand-offs completed and were acked by the first relay before its sockets closed.
     expect(first.relay.status().inflight).toBe(0);
-    expect(countersOf(first.relay)).toMatchObject({ forwarded: MAX_INFLIGHT, acked: MAX_INFLIGHT });
+    // `acked` counts ACK frames: a redelivery of a held message (the simulator redelivers after
+    // 500 ms; a loaded machine holds them longer) joins it and is ACKed too. Per message, the
+    // simulator's records below are exact.
+    expect(countersOf(first.relay).forwarded).toBe(MAX_INFLIGHT);
+    expect(countersOf(first.relay).acked).toBeGreaterThanOrEqual(MAX_INFLIGHT);
     const firstConnection = sim.connections()[0]!.id;
     const inFlight = sim.inbound().filter((r) => r.ackConnectionId === firstConnection);
     expect(inFlight).toHaveLength(MAX_INFLIGHT);
