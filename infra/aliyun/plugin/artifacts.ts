@@ -1,0 +1,121 @@
+/**
+ * The three code packages of the Alibaba stack, built offline from the checkout:
+ * - `message` and `send`: one esbuild CommonJS bundle each (`index.js`, handler `index.handler`)
+ *   for FC's built-in `nodejs20` runtime; every dependency bundled, none npm-installed;
+ * - `relay`: the relay container's bundle (infra/scripts/build-relay.mjs, `main.mjs` + chunks),
+ *   run by the custom runtime's command (template/relay.ts).
+ * Each zip is deterministic (zip.ts) and named by its SHA-256, so ROS sees a code change exactly
+ * when the code changed (deploy-stack.md: "use a new object key per build").
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join, relative, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { type ZipEntry, writeZip } from './zip.js';
+
+/** The functions of the stack, in template order. */
+export const FUNCTION_NAMES = ['message', 'send', 'relay'] as const;
+export type FunctionName = (typeof FUNCTION_NAMES)[number];
+
+/** One packaged function: where its zip is and the OSS key it is uploaded under. */
+export interface FunctionArtifact {
+  name: FunctionName;
+  /** Absolute path of the zip in `.serverless/`. */
+  file: string;
+  sha256: string;
+  bytes: number;
+  /** `<prefix>/<name>-<first 16 hex of the SHA-256>.zip` */
+  objectKey: string;
+}
+
+/** Entry points, relative to the service directory. */
+export const FUNCTION_ENTRIES: Record<Exclude<FunctionName, 'relay'>, string> = {
+  message: 'functions/message/fc.ts',
+  send: 'functions/send/fc.ts',
+};
+
+/** The OSS key of a package: content-addressed under the service/stage prefix. */
+export function objectKeyFor(prefix: string, name: FunctionName, sha256: string): string {
+  return `${prefix}/${name}-${sha256.slice(0, 16)}.zip`;
+}
+
+async function bundleFunction(root: string, entry: string): Promise<ZipEntry[]> {
+  const load = createRequire(join(root, 'package.json'));
+  const esbuild = load('esbuild') as typeof import('esbuild');
+  const plugins = load('./infra/esbuild/plugins.cjs');
+  const result = await esbuild.build({
+    absWorkingDir: root,
+    entryPoints: [entry],
+    outfile: 'index.js',
+    write: false,
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    minify: true,
+    keepNames: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+    // urllib (under @alicloud/fc2) requires proxy-agent only behind an HTTP proxy; not installed.
+    external: ['proxy-agent'],
+    plugins,
+  });
+  return result.outputFiles.map((file) => ({
+    name: relative(root, file.path).split(sep).join('/'),
+    data: Buffer.from(file.contents),
+  }));
+}
+
+async function filesUnder(dir: string): Promise<ZipEntry[]> {
+  const entries: ZipEntry[] = [];
+  for (const item of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!item.isFile()) continue;
+    const path = join(item.parentPath, item.name);
+    entries.push({ name: relative(dir, path).split(sep).join('/'), data: await readFile(path) });
+  }
+  return entries;
+}
+
+async function bundleRelay(root: string): Promise<ZipEntry[]> {
+  const script = pathToFileURL(join(root, 'infra', 'scripts', 'build-relay.mjs')).href;
+  const { buildRelay } = (await import(script)) as {
+    buildRelay(outDir: string): Promise<unknown>;
+  };
+  const scratch = await mkdtemp(join(tmpdir(), 'dingtalk-relay-fc-'));
+  try {
+    const outDir = join(scratch, 'relay');
+    await buildRelay(outDir);
+    return await filesUnder(outDir);
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/** Builds and zips every function into `outDir`, returning where each went. */
+export async function buildArtifacts(options: {
+  root: string;
+  outDir: string;
+  prefix: string;
+}): Promise<FunctionArtifact[]> {
+  const { root, outDir, prefix } = options;
+  await mkdir(outDir, { recursive: true });
+  const artifacts: FunctionArtifact[] = [];
+  for (const name of FUNCTION_NAMES) {
+    const files =
+      name === 'relay' ? await bundleRelay(root) : await bundleFunction(root, FUNCTION_ENTRIES[name]);
+    const zip = writeZip(files);
+    const sha256 = createHash('sha256').update(zip).digest('hex');
+    const file = join(outDir, `${name}.zip`);
+    await writeFile(file, zip);
+    artifacts.push({
+      name,
+      file,
+      sha256,
+      bytes: zip.length,
+      objectKey: objectKeyFor(prefix, name, sha256),
+    });
+  }
+  return artifacts;
+}
