@@ -93,6 +93,13 @@ async function bundleRelay(root: string): Promise<ZipEntry[]> {
   }
 }
 
+/** Builds one function's package (the zip's bytes). */
+export async function zipFunction(root: string, name: FunctionName): Promise<Buffer> {
+  const files =
+    name === 'relay' ? await bundleRelay(root) : await bundleFunction(root, FUNCTION_ENTRIES[name]);
+  return writeZip(files);
+}
+
 /** Builds and zips every function into `outDir`, returning where each went. */
 export async function buildArtifacts(options: {
   root: string;
@@ -103,9 +110,7 @@ export async function buildArtifacts(options: {
   await mkdir(outDir, { recursive: true });
   const artifacts: FunctionArtifact[] = [];
   for (const name of FUNCTION_NAMES) {
-    const files =
-      name === 'relay' ? await bundleRelay(root) : await bundleFunction(root, FUNCTION_ENTRIES[name]);
-    const zip = writeZip(files);
+    const zip = await zipFunction(root, name);
     const sha256 = createHash('sha256').update(zip).digest('hex');
     const file = join(outDir, `${name}.zip`);
     await writeFile(file, zip);

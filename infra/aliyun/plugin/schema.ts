@@ -48,7 +48,10 @@ export const functionSchema = {
     /** Relay: always-on instances (each holds every account's stream). */
     replicas: { type: 'integer', minimum: 1, maximum: 3 },
     /** Relay: flags for `node` in the custom runtime's command. */
-    nodeFlags: { type: 'array', items: { type: 'string', pattern: '^--[a-z0-9-]+(=[0-9]+)?$' } },
+    nodeFlags: {
+      type: 'array',
+      items: { type: 'string', pattern: '^--[a-z0-9-]+(=[0-9]+)?$' },
+    },
   },
 } as const;
 
@@ -81,11 +84,16 @@ interface ServiceLike {
 }
 
 /**
- * Node flags the relay runs with on FC, chosen with `npm run bench -- --only memory
- * --relay-node-flags "…"` (README "Deploy to Alibaba Cloud", relay size): a small young
- * generation and a capped old space keep RSS under the 256 MB instance with room to spare.
+ * Node flags the relay runs with on FC, measured with `npm run bench -- --only memory
+ * "--relay-node-flags=…"` (10 accounts, 50,000 messages; README "Deploy to Alibaba Cloud"):
+ * RSS peaks about 85 MB with them, 127–133 MB without. The live heap is ~17 MB, so most of the
+ * RSS was V8's young generation (16 MB semi-spaces by default) and lazily-grown old space.
  */
-export const DEFAULT_RELAY_NODE_FLAGS = ['--max-semi-space-size=2', '--max-old-space-size=96'];
+export const DEFAULT_RELAY_NODE_FLAGS = [
+  '--max-semi-space-size=1',
+  '--max-old-space-size=64',
+  '--optimize-for-size',
+];
 
 const num = (value: unknown, fallback: number): number =>
   typeof value === 'number' && Number.isFinite(value) ? value : fallback;
@@ -147,7 +155,7 @@ export function readStackInput(service: ServiceLike, stage: string, region: stri
     },
     send: size('send', 0.25, 256, 30),
     relay: {
-      ...size('relay', 0.1, 256, 300),
+      ...size('relay', 0.05, 128, 300),
       replicas: num(fn('relay').replicas, 1),
       nodeFlags: Array.isArray(nodeFlags) ? nodeFlags.map(String) : DEFAULT_RELAY_NODE_FLAGS,
     },

@@ -8,7 +8,7 @@
 import ROS, * as $ros from '@alicloud/ros20190910';
 import type { AliyunAccess } from './access.js';
 
-type RosClientClass = typeof ROS;
+type RosClientClass = typeof ROS.default;
 // CommonJS with `exports.default` (as the FC 3.0 SDK, lib/forward/fc3.ts).
 const RosClient: RosClientClass =
   (ROS as unknown as { default?: RosClientClass }).default ?? (ROS as unknown as RosClientClass);
