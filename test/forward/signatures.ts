@@ -50,7 +50,10 @@ export function sigV4AccessKey(request: RecordedRequest, secret: string): string
 
 /** RFC 3986 percent-encoding as the V3 signature specifies it (`!'()*` encoded too). */
 const rfc3986 = (text: string) =>
-  encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  encodeURIComponent(text).replace(
+    /[!'()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
 
 /**
  * The canonical query string of the V3 signature: every parameter decoded as received, then

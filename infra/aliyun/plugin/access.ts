@@ -20,7 +20,8 @@ export class AccessError extends Error {
 
 function endpoint(raw: string, name: string): { protocol: 'http' | 'https'; host: string } {
   const match = /^(https?):\/\/([^/\s]+)\/?$/i.exec(raw);
-  if (!match?.[1] || !match[2]) throw new AccessError(`${name} must be http(s)://host[:port], got ${raw}`);
+  if (!match?.[1] || !match[2])
+    throw new AccessError(`${name} must be http(s)://host[:port], got ${raw}`);
   return { protocol: match[1].toLowerCase() === 'http' ? 'http' : 'https', host: match[2] };
 }
 
@@ -42,7 +43,9 @@ export function resolveAccess(env: NodeJS.ProcessEnv, region: string): AliyunAcc
     region,
     accessKeyId: env.ALIBABA_CLOUD_ACCESS_KEY_ID as string,
     accessKeySecret: env.ALIBABA_CLOUD_ACCESS_KEY_SECRET as string,
-    ...(env.ALIBABA_CLOUD_SECURITY_TOKEN ? { securityToken: env.ALIBABA_CLOUD_SECURITY_TOKEN } : {}),
+    ...(env.ALIBABA_CLOUD_SECURITY_TOKEN
+      ? { securityToken: env.ALIBABA_CLOUD_SECURITY_TOKEN }
+      : {}),
     ros,
     ...(env.ALIYUN_OSS_ENDPOINT ? { ossEndpoint: env.ALIYUN_OSS_ENDPOINT } : {}),
   };

@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type ZipEntry, writeZip } from './zip.js';
+import { writeZip, type ZipEntry } from './zip.js';
 
 /** The functions of the stack, in template order. */
 export const FUNCTION_NAMES = ['message', 'send', 'relay'] as const;

@@ -4,8 +4,8 @@
  * under its content-hashed key unless that key is already there.
  */
 import OSS from 'ali-oss';
-import type { FunctionArtifact } from './artifacts.js';
 import type { AliyunAccess } from './access.js';
+import type { FunctionArtifact } from './artifacts.js';
 
 /** Where one upload went: `uploaded` false when the key already held this content. */
 export interface UploadResult {
@@ -22,13 +22,21 @@ function client(access: AliyunAccess, bucket?: string): OSS {
     ...(bucket ? { bucket } : {}),
     secure: true,
     // A stand-in on 127.0.0.1 is addressed path-style (the bucket cannot be a subdomain of an IP).
-    ...(access.ossEndpoint ? { endpoint: access.ossEndpoint, secure: access.ossEndpoint.startsWith('https'), sldEnable: true } : {}),
+    ...(access.ossEndpoint
+      ? {
+          endpoint: access.ossEndpoint,
+          secure: access.ossEndpoint.startsWith('https'),
+          sldEnable: true,
+        }
+      : {}),
     timeout: 120_000,
   } as OSS.Options);
 }
 
 const codeOf = (err: unknown): string | undefined =>
-  typeof err === 'object' && err !== null ? (Reflect.get(err, 'code') as string | undefined) : undefined;
+  typeof err === 'object' && err !== null
+    ? (Reflect.get(err, 'code') as string | undefined)
+    : undefined;
 
 /** Creates `bucket` when it does not exist yet; true when it was created. */
 export async function ensureCodeBucket(access: AliyunAccess, bucket: string): Promise<boolean> {

@@ -140,7 +140,10 @@ export default class AliyunProvider {
   private codeBucket(input: StackInput): string {
     const configured = this.serverless.service.provider.codeBucket;
     if (typeof configured === 'string') return configured;
-    return `${input.stackName}-${input.region}-code`.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 63);
+    return `${input.stackName}-${input.region}-code`
+      .toLowerCase()
+      .replace(/[^a-z0-9-]/g, '-')
+      .slice(0, 63);
   }
 
   /** `package`: zips, template and the stack description, all offline. */
@@ -231,7 +234,9 @@ export default class AliyunProvider {
       }
       const artifacts = stack.artifacts.map((a) => ({ ...a, file: join(this.packageDir, a.file) }));
       for (const upload of await uploadArtifacts(access, stack.codeBucket, artifacts)) {
-        this.utils.log.notice(`${upload.uploaded ? 'uploaded' : 'unchanged'}: oss://${stack.codeBucket}/${upload.key}`);
+        this.utils.log.notice(
+          `${upload.uploaded ? 'uploaded' : 'unchanged'}: oss://${stack.codeBucket}/${upload.key}`,
+        );
       }
       const outcome = await client.deploy(stack.stackName, template, {
         CodeBucket: stack.codeBucket,

@@ -5,8 +5,6 @@
  */
 import type { FunctionName } from './artifacts.js';
 
-const positiveInt = { type: 'integer', minimum: 1 } as const;
-
 /** `provider:` properties besides `name`. */
 export const providerSchema = {
   properties: {
@@ -134,7 +132,8 @@ export function readStackInput(service: ServiceLike, stage: string, region: stri
     stage,
     region,
     stackName: `${service.service}-${stage}`,
-    configSecret: typeof p.configSecret === 'string' ? p.configSecret : `${service.service}-${stage}`,
+    configSecret:
+      typeof p.configSecret === 'string' ? p.configSecret : `${service.service}-${stage}`,
     environment: { ...((p.environment ?? {}) as Record<string, string>) },
     logRetentionDays: num(p.logRetentionDays, 30),
     state: {

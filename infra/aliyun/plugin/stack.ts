@@ -55,7 +55,9 @@ export interface StackClientOptions {
 const SUCCESS = new Set(['CREATE_COMPLETE', 'UPDATE_COMPLETE', 'DELETE_COMPLETE']);
 
 const errorCode = (err: unknown): string | undefined =>
-  typeof err === 'object' && err !== null ? (Reflect.get(err, 'code') as string | undefined) : undefined;
+  typeof err === 'object' && err !== null
+    ? (Reflect.get(err, 'code') as string | undefined)
+    : undefined;
 
 /** True for ROS's answer to an update with an identical template and parameters. */
 export function isNoChange(err: unknown): boolean {

@@ -51,7 +51,10 @@ beforeAll(async () => {
   // No Alibaba credential or endpoint at all: package is offline. A configuration with secrets
   // in the shell must not end up in the template either.
   packaged = await runServerless(['package', ...CONFIG], {
-    env: isolatedEnv({ DINGTALK_CONFIG: JSON.stringify({ send: { token: SHELL_SECRET } }), SEND_TOKEN: SHELL_SECRET }),
+    env: isolatedEnv({
+      DINGTALK_CONFIG: JSON.stringify({ send: { token: SHELL_SECRET } }),
+      SEND_TOKEN: SHELL_SECRET,
+    }),
     serviceDir: service.dir,
   });
 }, 120_000);
@@ -84,14 +87,19 @@ describe('serverless package --config serverless.aliyun.yml', () => {
       const { createHash } = await import('node:crypto');
       const zip = await readFile(join(service.packageDir, artifact.file));
       expect(createHash('sha256').update(zip).digest('hex')).toBe(artifact.sha256);
-      expect(artifact.objectKey).toBe(`dingtalk-channel/dev/${artifact.name}-${artifact.sha256.slice(0, 16)}.zip`);
+      expect(artifact.objectKey).toBe(
+        `dingtalk-channel/dev/${artifact.name}-${artifact.sha256.slice(0, 16)}.zip`,
+      );
     }
     const keys = ['MessageFunction', 'SendFunction', 'RelayFunction'].map(
       (id) => template.Resources[id].Properties.Code.OssObjectName,
     );
     expect(keys).toEqual(stack.artifacts.map((a) => a.objectKey));
     // The relay size serverless.aliyun.yml states (README: relay size).
-    expect(template.Resources.RelayFunction.Properties).toMatchObject({ Cpu: 0.05, MemorySize: 128 });
+    expect(template.Resources.RelayFunction.Properties).toMatchObject({
+      Cpu: 0.05,
+      MemorySize: 128,
+    });
     const text = await readFile(join(service.packageDir, 'ros-template.json'), 'utf8');
     expect(text).not.toContain(SHELL_SECRET);
   });
@@ -142,22 +150,37 @@ describe('serverless deploy / info / remove against the ROS and OSS stand-ins', 
     expect(result.stdout + result.stderr).toMatch(/kept the Tablestore instance/);
   }, 60_000);
 
-  it('a failed create exits non-zero and prints each failed resource with ROS\'s reason', async () => {
-    ros.failNext('StateInstance', 'The instance name dingtal-dev is already used by another account.');
+  it("a failed create exits non-zero and prints each failed resource with ROS's reason", async () => {
+    ros.failNext(
+      'StateInstance',
+      'The instance name dingtal-dev is already used by another account.',
+    );
     const result = await sls(['deploy', '--package', '.serverless']);
     expect(result.code).not.toBe(0);
     const output = result.stdout + result.stderr;
     expect(output).toMatch(/CREATE_FAILED/);
-    expect(output).toMatch(/StateInstance \(ALIYUN::OTS::Instance\) CREATE_FAILED: The instance name dingtal-dev is already used/);
+    expect(output).toMatch(
+      /StateInstance \(ALIYUN::OTS::Instance\) CREATE_FAILED: The instance name dingtal-dev is already used/,
+    );
+  }, 60_000);
+
+  it('remove --param retainState=false deletes the state with the stack', async () => {
+    const result = await sls(['remove', '--param', 'retainState=false']);
+    expect(result.code, result.stderr + result.stdout).toBe(0);
+    const removed = [...ros.stacks.values()].at(-1);
+    expect(removed?.status).toBe('DELETE_COMPLETE');
+    expect(removed?.retained).toEqual([]);
   }, 60_000);
 
   it('refuses to deploy without credentials, naming the variables', async () => {
     const result = await sls(['deploy', '--package', '.serverless'], isolatedEnv());
     expect(result.code).not.toBe(0);
-    expect(result.stdout + result.stderr).toMatch(/ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET must be set/);
+    expect(result.stdout + result.stderr).toMatch(
+      /ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET must be set/,
+    );
   }, 60_000);
 
-  it('a wrong secret is refused by the stand-ins\' signature checks (ROS and OSS)', async () => {
+  it("a wrong secret is refused by the stand-ins' signature checks (ROS and OSS)", async () => {
     const wrong = cloudEnv({ ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'not-the-secret' });
     for (const args of [['info'], ['deploy', '--package', '.serverless']]) {
       const result = await sls(args, wrong);

@@ -79,7 +79,14 @@ export async function startOssStandIn(credentials: {
       .map(([k, v]) => (v ? `${k}=${v}` : k));
     const resource = `/${bucket}/${key}${subresources.length ? `?${subresources.join('&')}` : ''}`;
     if (signedBy(req, credentials.accessKeySecret, resource) !== credentials.accessKeyId) {
-      answer(res, 403, errorXml('SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided.'));
+      answer(
+        res,
+        403,
+        errorXml(
+          'SignatureDoesNotMatch',
+          'The request signature we calculated does not match the signature you provided.',
+        ),
+      );
       return;
     }
     const md5 = header(req, 'content-md5');
@@ -89,15 +96,31 @@ export async function startOssStandIn(credentials: {
     }
     const objects = buckets.get(bucket);
     const noBucket = () =>
-      answer(res, 404, errorXml('NoSuchBucket', 'The specified bucket does not exist.', `\n  <BucketName>${bucket}</BucketName>`));
+      answer(
+        res,
+        404,
+        errorXml(
+          'NoSuchBucket',
+          'The specified bucket does not exist.',
+          `\n  <BucketName>${bucket}</BucketName>`,
+        ),
+      );
     if (!key) {
       if (req.method === 'GET' && url.searchParams.has('bucketInfo')) {
         if (!objects) return noBucket();
-        return answer(res, 200, `<?xml version="1.0" encoding="UTF-8"?>\n<BucketInfo><Bucket><Name>${bucket}</Name><AccessControlList><Grant>private</Grant></AccessControlList></Bucket></BucketInfo>`);
+        return answer(
+          res,
+          200,
+          `<?xml version="1.0" encoding="UTF-8"?>\n<BucketInfo><Bucket><Name>${bucket}</Name><AccessControlList><Grant>private</Grant></AccessControlList></Bucket></BucketInfo>`,
+        );
       }
       if (req.method === 'PUT') {
         if (taken.has(bucket)) {
-          return answer(res, 409, errorXml('BucketAlreadyExists', 'The requested bucket name is not available.'));
+          return answer(
+            res,
+            409,
+            errorXml('BucketAlreadyExists', 'The requested bucket name is not available.'),
+          );
         }
         if (!objects) buckets.set(bucket, new Map());
         return answer(res, 200);
@@ -118,7 +141,8 @@ export async function startOssStandIn(credentials: {
       return answer(res, 200, '', { etag });
     }
     if (req.method === 'GET') {
-      if (!object) return answer(res, 404, errorXml('NoSuchKey', 'The specified key does not exist.'));
+      if (!object)
+        return answer(res, 404, errorXml('NoSuchKey', 'The specified key does not exist.'));
       res.writeHead(200, { 'content-type': 'application/zip' });
       res.end(object);
       return;

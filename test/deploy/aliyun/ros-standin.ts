@@ -59,7 +59,12 @@ const ROS_VERSION = '2019-09-10';
 function error(status: number, code: string, message: string): ServerAnswer {
   return {
     status,
-    body: JSON.stringify({ RequestId: randomUUID(), HostId: 'ros.aliyuncs.com', Code: code, Message: message }),
+    body: JSON.stringify({
+      RequestId: randomUUID(),
+      HostId: 'ros.aliyuncs.com',
+      Code: code,
+      Message: message,
+    }),
   };
 }
 
@@ -105,7 +110,13 @@ export async function startRosStandIn(options: {
   const polls = options.polls ?? 2;
   const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 
-  const event = (stack: StandInStack, logicalId: string, type: string, status: string, reason: string) =>
+  const event = (
+    stack: StandInStack,
+    logicalId: string,
+    type: string,
+    status: string,
+    reason: string,
+  ) =>
     stack.events.unshift({
       EventId: randomUUID(),
       LogicalResourceId: logicalId,
@@ -117,12 +128,22 @@ export async function startRosStandIn(options: {
 
   /** Runs an operation: each resource's outcome is decided now, reported when it settles. */
   const operate = (stack: StandInStack, action: 'CREATE' | 'UPDATE') => {
-    const resources = (stack.template.Resources ?? {}) as Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+    const resources = (stack.template.Resources ?? {}) as Record<
+      string,
+      { Type: string; Properties?: Record<string, unknown> }
+    >;
     let failed: { id: string; type: string; reason: string } | undefined;
     for (const [id, resource] of Object.entries(resources)) {
       const code = resource.Properties?.Code as { OssObjectName?: string } | undefined;
-      if (code?.OssObjectName && !options.objectExists(stack.parameters.CodeBucket ?? '', code.OssObjectName)) {
-        failed ??= { id, type: resource.Type, reason: `code package oss://${stack.parameters.CodeBucket}/${code.OssObjectName} does not exist` };
+      if (
+        code?.OssObjectName &&
+        !options.objectExists(stack.parameters.CodeBucket ?? '', code.OssObjectName)
+      ) {
+        failed ??= {
+          id,
+          type: resource.Type,
+          reason: `code package oss://${stack.parameters.CodeBucket}/${code.OssObjectName} does not exist`,
+        };
       }
       if (failure?.logicalId === id) failed ??= { id, type: resource.Type, reason: failure.reason };
     }
@@ -141,28 +162,41 @@ export async function startRosStandIn(options: {
   };
 
   const outputsOf = (stack: StandInStack) => {
-    const outputs = (stack.template.Outputs ?? {}) as Record<string, { Description?: string; Value: unknown }>;
+    const outputs = (stack.template.Outputs ?? {}) as Record<
+      string,
+      { Description?: string; Value: unknown }
+    >;
     const resolve = (value: unknown): string => {
       if (typeof value === 'string') return value;
       const v = value as Record<string, unknown>;
       if (v.Ref) return stack.parameters[String(v.Ref)] ?? String(v.Ref);
       if (v['Fn::Sub']) {
-        return String(v['Fn::Sub']).replace('${ALIYUN::Region}', 'cn-hangzhou').replace('${ALIYUN::AccountId}', '1234567890123456');
+        return String(v['Fn::Sub'])
+          .replace(/\$\{ALIYUN::Region\}/g, 'cn-hangzhou')
+          .replace(/\$\{ALIYUN::AccountId\}/g, '1234567890123456');
       }
       if (v['Fn::GetAtt']) {
         const [id, attr] = v['Fn::GetAtt'] as [string, string];
-        return attr === 'UrlInternet' ? `https://${id.toLowerCase()}-abcdef.cn-hangzhou.fcapp.run` : `${id}.${attr}`;
+        return attr === 'UrlInternet'
+          ? `https://${id.toLowerCase()}-abcdef.cn-hangzhou.fcapp.run`
+          : `${id}.${attr}`;
       }
       return JSON.stringify(value);
     };
-    return Object.entries(outputs).map(([key, o]) => ({ OutputKey: key, OutputValue: resolve(o.Value), Description: o.Description ?? '' }));
+    return Object.entries(outputs).map(([key, o]) => ({
+      OutputKey: key,
+      OutputValue: resolve(o.Value),
+      Description: o.Description ?? '',
+    }));
   };
 
   const settle = (stack: StandInStack) => {
     if (!stack.status.endsWith('_IN_PROGRESS')) return;
     if (stack.pollsLeft-- > 0) return;
     stack.status = stack.settlesTo;
-    stack.statusReason = stack.status.endsWith('_COMPLETE') ? `Stack ${stack.status.split('_')[0]} completed successfully` : stack.statusReason;
+    stack.statusReason = stack.status.endsWith('_COMPLETE')
+      ? `Stack ${stack.status.split('_')[0]} completed successfully`
+      : stack.statusReason;
     event(stack, stack.name, 'ALIYUN::ROS::Stack', stack.status, stack.statusReason);
   };
 
@@ -171,7 +205,8 @@ export async function startRosStandIn(options: {
     return stack && stack.status !== 'DELETE_COMPLETE' ? stack : undefined;
   };
 
-  const notFound = (id: string | undefined) => error(404, 'StackNotFound', `The Stack (${id}) could not be found.`);
+  const notFound = (id: string | undefined) =>
+    error(404, 'StackNotFound', `The Stack (${id}) could not be found.`);
 
   const handlers: Record<string, (p: Map<string, string>) => ServerAnswer> = {
     CreateStack(p) {
@@ -185,7 +220,9 @@ export async function startRosStandIn(options: {
       } catch {
         return error(400, 'InvalidTemplate', 'Template format error: not JSON.');
       }
-      const parameters = Object.fromEntries(listOf(p, 'Parameters').map((x) => [x.ParameterKey ?? '', x.ParameterValue ?? '']));
+      const parameters = Object.fromEntries(
+        listOf(p, 'Parameters').map((x) => [x.ParameterKey ?? '', x.ParameterValue ?? '']),
+      );
       const declared = (template.Parameters ?? {}) as Record<string, { Default?: unknown }>;
       for (const [key, decl] of Object.entries(declared)) {
         if (parameters[key] === undefined && decl.Default === undefined) {
@@ -216,9 +253,18 @@ export async function startRosStandIn(options: {
         return error(409, 'ActionInProgress', `Stack ${stack.name} is in ${stack.status} state.`);
       }
       const body = p.get('TemplateBody') ?? '';
-      const parameters = Object.fromEntries(listOf(p, 'Parameters').map((x) => [x.ParameterKey ?? '', x.ParameterValue ?? '']));
-      if (body === stack.templateBody && JSON.stringify(parameters) === JSON.stringify(stack.parameters)) {
-        return error(400, 'NotSupported', `Update the completely same stack(${stack.id}) is not supported.`);
+      const parameters = Object.fromEntries(
+        listOf(p, 'Parameters').map((x) => [x.ParameterKey ?? '', x.ParameterValue ?? '']),
+      );
+      if (
+        body === stack.templateBody &&
+        JSON.stringify(parameters) === JSON.stringify(stack.parameters)
+      ) {
+        return error(
+          400,
+          'NotSupported',
+          `Update the completely same stack(${stack.id}) is not supported.`,
+        );
       }
       stack.template = JSON.parse(body) as Record<string, unknown>;
       stack.templateBody = body;
@@ -238,14 +284,24 @@ export async function startRosStandIn(options: {
         Status: stack.status,
         StatusReason: stack.statusReason,
         Outputs: stack.status.endsWith('_COMPLETE') ? outputsOf(stack) : [],
-        Parameters: Object.entries(stack.parameters).map(([ParameterKey, ParameterValue]) => ({ ParameterKey, ParameterValue })),
+        Parameters: Object.entries(stack.parameters).map(([ParameterKey, ParameterValue]) => ({
+          ParameterKey,
+          ParameterValue,
+        })),
       });
     },
     ListStacks(p) {
       const names = listOf(p, 'StackName').map((x) => x['']);
-      const found = [...stacks.values()].filter((s) => s.status !== 'DELETE_COMPLETE' && (names.length === 0 || names.includes(s.name)));
+      const found = [...stacks.values()].filter(
+        (s) => s.status !== 'DELETE_COMPLETE' && (names.length === 0 || names.includes(s.name)),
+      );
       return ok({
-        Stacks: found.map((s) => ({ StackId: s.id, StackName: s.name, Status: s.status, RegionId: p.get('RegionId') })),
+        Stacks: found.map((s) => ({
+          StackId: s.id,
+          StackName: s.name,
+          Status: s.status,
+          RegionId: p.get('RegionId'),
+        })),
         TotalCount: found.length,
         PageNumber: 1,
         PageSize: Number(p.get('PageSize') ?? 10),
@@ -254,12 +310,19 @@ export async function startRosStandIn(options: {
     ListStackEvents(p) {
       const stack = stacks.get(p.get('StackId') ?? '');
       if (!stack) return notFound(p.get('StackId'));
-      return ok({ Events: stack.events.map((e) => ({ ...e, StackId: stack.id, StackName: stack.name })), TotalCount: stack.events.length, PageNumber: 1, PageSize: 100 });
+      return ok({
+        Events: stack.events.map((e) => ({ ...e, StackId: stack.id, StackName: stack.name })),
+        TotalCount: stack.events.length,
+        PageNumber: 1,
+        PageSize: 100,
+      });
     },
     DeleteStack(p) {
       const stack = live(p.get('StackId'));
       if (!stack) return notFound(p.get('StackId'));
-      stack.retained = listOf(p, 'RetainResources').map((x) => x['']).filter((x): x is string => Boolean(x));
+      stack.retained = listOf(p, 'RetainResources')
+        .map((x) => x[''])
+        .filter((x): x is string => Boolean(x));
       stack.status = 'DELETE_IN_PROGRESS';
       stack.pollsLeft = polls;
       stack.settlesTo = 'DELETE_COMPLETE';
@@ -269,14 +332,19 @@ export async function startRosStandIn(options: {
 
   const server = await startJsonServer((request) => {
     if (acs3AccessKey(request, options.accessKeySecret) !== options.accessKeyId) {
-      return error(400, 'SignatureDoesNotMatch', 'Specified signature is not matched with our calculation.');
+      return error(
+        400,
+        'SignatureDoesNotMatch',
+        'Specified signature is not matched with our calculation.',
+      );
     }
     if (request.headers['x-acs-version'] !== ROS_VERSION) {
       return error(400, 'InvalidVersion', `Specified parameter Version is not valid.`);
     }
     const action = String(request.headers['x-acs-action'] ?? '');
     const handler = handlers[action];
-    if (!handler) return error(404, 'InvalidAction.NotFound', `Specified api ${action} is not found.`);
+    if (!handler)
+      return error(404, 'InvalidAction.NotFound', `Specified api ${action} is not found.`);
     actions.push(action);
     return handler(paramsOf(request));
   });

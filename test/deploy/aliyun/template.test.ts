@@ -5,12 +5,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { FunctionArtifact, FunctionName } from '../../../infra/aliyun/plugin/artifacts.js';
-import {
-  DEFAULT_RELAY_NODE_FLAGS,
-  readStackInput,
-} from '../../../infra/aliyun/plugin/schema.js';
-import { STATE_ROW_ACTIONS } from '../../../infra/aliyun/plugin/template/roles.js';
+import { DEFAULT_RELAY_NODE_FLAGS, readStackInput } from '../../../infra/aliyun/plugin/schema.js';
 import { compileTemplate } from '../../../infra/aliyun/plugin/template/index.js';
+import { STATE_ROW_ACTIONS } from '../../../infra/aliyun/plugin/template/roles.js';
 import { describeConfig } from '../../../lib/config/docs-table.js';
 
 const artifact = (name: FunctionName): FunctionArtifact => ({
@@ -21,7 +18,11 @@ const artifact = (name: FunctionName): FunctionArtifact => ({
   objectKey: `dingtalk-channel/prod/${name}-${name}0123456789ab.zip`,
 });
 
-const artifacts = { message: artifact('message'), send: artifact('send'), relay: artifact('relay') };
+const artifacts = {
+  message: artifact('message'),
+  send: artifact('send'),
+  relay: artifact('relay'),
+};
 
 const input = readStackInput(
   {
@@ -37,6 +38,7 @@ const input = readStackInput(
   'cn-hangzhou',
 );
 const template = compileTemplate(input, artifacts);
+// biome-ignore lint/suspicious/noExplicitAny: template properties are untyped JSON, read in assertions
 type Props = Record<string, any>;
 const props = (id: string): Props => {
   const resource = template.Resources[id];
@@ -52,7 +54,10 @@ describe('ROS template: the message function', () => {
     const fn = props('MessageFunction');
     expect(fn.Runtime).toBe('nodejs20');
     expect(fn.Handler).toBe('index.handler');
-    expect(fn.Code).toEqual({ OssBucketName: { Ref: 'CodeBucket' }, OssObjectName: artifacts.message.objectKey });
+    expect(fn.Code).toEqual({
+      OssBucketName: { Ref: 'CodeBucket' },
+      OssObjectName: artifacts.message.objectKey,
+    });
   });
 
   it('bounds async retries and event age, and keeps failed events in an MNS queue', () => {
@@ -119,8 +124,14 @@ describe('ROS template: the send function', () => {
     const trigger = props('SendTrigger');
     expect(trigger.TriggerType).toBe('http');
     expect(trigger.FunctionName).toEqual({ 'Fn::GetAtt': ['SendFunction', 'FunctionName'] });
-    expect(trigger.TriggerConfig).toEqual({ authType: 'anonymous', methods: ['POST'], disableURLInternet: false });
-    expect(template.Outputs.SendUrl?.Value).toEqual({ 'Fn::GetAtt': ['SendTrigger', 'UrlInternet'] });
+    expect(trigger.TriggerConfig).toEqual({
+      authType: 'anonymous',
+      methods: ['POST'],
+      disableURLInternet: false,
+    });
+    expect(template.Outputs.SendUrl?.Value).toEqual({
+      'Fn::GetAtt': ['SendTrigger', 'UrlInternet'],
+    });
   });
 });
 
@@ -143,7 +154,9 @@ describe('ROS template: roles', () => {
     expect(actionsOf('RelayRole').sort()).toEqual(['fc:InvokeFunction', 'log:PostLogStoreLogs']);
     const invoke = policy('RelayRole').find((s) => s.Action.includes('fc:InvokeFunction'));
     expect(invoke?.Resource).toEqual([
-      { 'Fn::Sub': `acs:fc:\${ALIYUN::Region}:\${ALIYUN::AccountId}:functions/${props('MessageFunction').FunctionName}` },
+      {
+        'Fn::Sub': `acs:fc:\${ALIYUN::Region}:\${ALIYUN::AccountId}:functions/${props('MessageFunction').FunctionName}`,
+      },
     ]);
   });
 
@@ -161,7 +174,9 @@ describe('ROS template: roles', () => {
         'Fn::Sub': `acs:ots:\${ALIYUN::Region}:\${ALIYUN::AccountId}:instance/${input.state.instanceName}/table/${input.state.tableName}`,
       },
     ]);
-    expect(actionsOf('MessageRole').sort()).toEqual([...STATE_ROW_ACTIONS, 'log:PostLogStoreLogs', 'mns:SendMessage'].sort());
+    expect(actionsOf('MessageRole').sort()).toEqual(
+      [...STATE_ROW_ACTIONS, 'log:PostLogStoreLogs', 'mns:SendMessage'].sort(),
+    );
   });
 });
 
@@ -178,7 +193,7 @@ describe('ROS template: state and logs', () => {
     expect(table.MaxVersions).toBe(1);
   });
 
-  it('sends every function\'s logs to the stack\'s SLS logstore', () => {
+  it("sends every function's logs to the stack's SLS logstore", () => {
     expect(props('LogStore').ProjectName).toEqual({ 'Fn::GetAtt': ['LogProject', 'Name'] });
     expect(props('LogStore').TTL).toBe(30);
     for (const id of ['MessageFunction', 'SendFunction', 'RelayFunction']) {
@@ -191,9 +206,9 @@ describe('ROS template: state and logs', () => {
 });
 
 describe('ROS template: secrets', () => {
-  const secretEnv = [...describeConfig().matchAll(/^\| `[^`]+` \| `([A-Z0-9_]+)`[^\n]*\*\*Secret\.\*\*/gm)].map(
-    (m) => m[1] as string,
-  );
+  const secretEnv = [
+    ...describeConfig().matchAll(/^\| `[^`]+` \| `([A-Z0-9_]+)`[^\n]*\*\*Secret\.\*\*/gm),
+  ].map((m) => m[1] as string);
 
   it('reads DINGTALK_CONFIG from the OOS encrypted parameter at deploy time', () => {
     expect(template.Resources.ConfigSecret).toEqual({
@@ -202,12 +217,20 @@ describe('ROS template: secrets', () => {
     });
     expect(template.Parameters.ConfigSecretName?.Default).toBe('dingtalk-channel-prod');
     for (const id of ['MessageFunction', 'SendFunction', 'RelayFunction']) {
-      expect(props(id).EnvironmentVariables.DINGTALK_CONFIG).toEqual({ 'Fn::GetAtt': ['ConfigSecret', 'Value'] });
+      expect(props(id).EnvironmentVariables.DINGTALK_CONFIG).toEqual({
+        'Fn::GetAtt': ['ConfigSecret', 'Value'],
+      });
     }
   });
 
   it('sets no secret setting as a plain environment variable anywhere', () => {
-    expect(secretEnv).toEqual(expect.arrayContaining(['SEND_TOKEN', 'RELAY_HMAC_SECRET', 'ALIBABA_CLOUD_ACCESS_KEY_SECRET']));
+    expect(secretEnv).toEqual(
+      expect.arrayContaining([
+        'SEND_TOKEN',
+        'RELAY_HMAC_SECRET',
+        'ALIBABA_CLOUD_ACCESS_KEY_SECRET',
+      ]),
+    );
     for (const id of ['MessageFunction', 'SendFunction', 'RelayFunction']) {
       const names = Object.keys(props(id).EnvironmentVariables);
       expect(names.filter((n) => secretEnv.includes(n))).toEqual([]);

@@ -16,7 +16,7 @@
 import type { FunctionArtifact, FunctionName } from '../artifacts.js';
 import type { FunctionSize, StackInput } from '../schema.js';
 import type { StackNames } from './names.js';
-import { getAtt, ref, type RosResource, type RosValue, sub } from './ros.js';
+import { getAtt, type RosResource, type RosValue, ref, sub } from './ros.js';
 
 /** The port the relay's health server listens on, and FC's custom-runtime port. */
 export const RELAY_PORT = 9000;

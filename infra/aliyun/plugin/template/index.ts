@@ -16,7 +16,7 @@ import type { StackInput } from '../schema.js';
 import { messageResources, relayResources, sendResources } from './functions.js';
 import { stackNames } from './names.js';
 import { roleResources } from './roles.js';
-import { getAtt, ref, type RosResource, type RosTemplate, sub } from './ros.js';
+import { getAtt, type RosResource, type RosTemplate, ref, sub } from './ros.js';
 
 /** Logical ids of the state resources `remove` keeps unless told otherwise. */
 export const STATE_RESOURCES = ['StateInstance', 'StateTable'] as const;
@@ -101,7 +101,10 @@ export function compileTemplate(
       ...relayResources(input, names, artifacts),
     },
     Outputs: {
-      SendUrl: { Description: 'POST { target, text } here', Value: getAtt('SendTrigger', 'UrlInternet') },
+      SendUrl: {
+        Description: 'POST { target, text } here',
+        Value: getAtt('SendTrigger', 'UrlInternet'),
+      },
       MessageFunction: { Description: 'message function', Value: names.messageFunction },
       RelayFunction: { Description: 'relay function', Value: names.relayFunction },
       StateInstance: { Description: 'Tablestore instance', Value: input.state.instanceName },
@@ -110,8 +113,14 @@ export function compileTemplate(
         Description: 'Tablestore endpoint (pairing approval from your machine)',
         Value: sub(`https://${input.state.instanceName}.\${ALIYUN::Region}.ots.aliyuncs.com`),
       },
-      FailureQueue: { Description: 'MNS queue of failed message events', Value: names.failureQueue },
-      LogProject: { Description: 'SLS project of the function logs', Value: getAtt('LogProject', 'Name') },
+      FailureQueue: {
+        Description: 'MNS queue of failed message events',
+        Value: names.failureQueue,
+      },
+      LogProject: {
+        Description: 'SLS project of the function logs',
+        Value: getAtt('LogProject', 'Name'),
+      },
     },
   };
 }

@@ -46,7 +46,9 @@ function role(name: string, description: string, statements: Parameters<typeof p
       RoleName: name,
       Description: description,
       AssumeRolePolicyDocument: FC_TRUST,
-      Policies: [{ PolicyName: `${name}-policy`.slice(0, 128), PolicyDocument: policyDocument(statements) }],
+      Policies: [
+        { PolicyName: `${name}-policy`.slice(0, 128), PolicyDocument: policyDocument(statements) },
+      ],
     },
   } satisfies RosResource;
 }
@@ -74,9 +76,7 @@ export function roleResources(input: StackInput, names: StackNames): Record<stri
       {
         Action: ['fc:InvokeFunction'],
         Resource: [
-          sub(
-            `acs:fc:\${ALIYUN::Region}:\${ALIYUN::AccountId}:functions/${names.messageFunction}`,
-          ),
+          sub(`acs:fc:\${ALIYUN::Region}:\${ALIYUN::AccountId}:functions/${names.messageFunction}`),
         ],
       },
       logWrite(names),

@@ -33,9 +33,7 @@ export const getAtt = (resource: string, attribute: string): RosValue => ({
 export const sub = (text: string): RosValue => ({ 'Fn::Sub': text });
 
 /** A RAM policy document (version 1). */
-export function policyDocument(
-  statements: { Action: string[]; Resource: RosValue[] }[],
-): RosValue {
+export function policyDocument(statements: { Action: string[]; Resource: RosValue[] }[]): RosValue {
   return {
     Version: '1',
     Statement: statements.map((s) => ({ Effect: 'Allow', Action: s.Action, Resource: s.Resource })),
