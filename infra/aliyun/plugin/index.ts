@@ -19,11 +19,13 @@ import { buildArtifacts, type FunctionArtifact, type FunctionName } from './arti
 import { ensureCodeBucket, uploadArtifacts } from './code-bucket.js';
 import { functionSchema, providerSchema, readStackInput, type StackInput } from './schema.js';
 import { StackClient, StackOperationError } from './stack.js';
+import { CONFIG_PARAMETER } from './template/functions.js';
 import { compileTemplate, STATE_RESOURCES } from './template/index.js';
 
 /** What `package` leaves in .serverless/ beside the template, for `deploy`. */
 export interface PackagedStack {
   stackName: string;
+  configSource: StackInput['configSource'];
   region: string;
   codeBucket: string;
   artifacts: (Omit<FunctionArtifact, 'file'> & { file: string })[];
@@ -169,6 +171,7 @@ export default class AliyunProvider {
     await writeFile(join(outDir, TEMPLATE_FILE), `${JSON.stringify(template, null, 2)}\n`);
     const stack: PackagedStack = {
       stackName: input.stackName,
+      configSource: input.configSource,
       region: input.region,
       codeBucket: this.codeBucket(input),
       artifacts: built.map((a) => ({ ...a, file: relative(outDir, a.file) })),
@@ -240,6 +243,7 @@ export default class AliyunProvider {
       }
       const outcome = await client.deploy(stack.stackName, template, {
         CodeBucket: stack.codeBucket,
+        ...this.configParameter(stack),
       });
       this.utils.log.notice(
         outcome.unchanged
@@ -250,6 +254,26 @@ export default class AliyunProvider {
     } catch (err) {
       this.fail(err);
     }
+  }
+
+  /** `configSource: env`: the deployer's DINGTALK_CONFIG as the NoEcho stack parameter. */
+  private configParameter(stack: PackagedStack): Record<string, string> {
+    if (stack.configSource !== 'env') return {};
+    const config = process.env.DINGTALK_CONFIG ?? '';
+    if (!config.trim()) {
+      throw new this.serverless.classes.Error(
+        'provider.configSource is `env`: set DINGTALK_CONFIG (the configuration JSON) in the shell that deploys, or use an OOS encrypted parameter (README "Deploy to Alibaba Cloud")',
+        'ALIYUN_CONFIG',
+      );
+    }
+    // FC allows 4 KB of environment variables per function in total.
+    if (Buffer.byteLength(config) > 3_500) {
+      throw new this.serverless.classes.Error(
+        `DINGTALK_CONFIG is ${Buffer.byteLength(config)} bytes; FC allows 4 KB of environment in total, so keep it under 3,500`,
+        'ALIYUN_CONFIG',
+      );
+    }
+    return { [CONFIG_PARAMETER]: config };
   }
 
   private printOutputs(outputs: Record<string, string>): void {

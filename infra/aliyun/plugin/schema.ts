@@ -13,6 +13,11 @@ export const providerSchema = {
     runtime: { enum: ['nodejs20'] },
     /** Name of the OOS encrypted parameter holding the DINGTALK_CONFIG JSON. */
     configSecret: { type: 'string', pattern: '^[A-Za-z0-9_/-]{1,180}$' },
+    /**
+     * `oos` (default): ROS reads the configuration from that parameter. `env` (quick start): the
+     * deployer's DINGTALK_CONFIG is passed as a NoEcho stack parameter.
+     */
+    configSource: { enum: ['oos', 'env'] },
     /** Plain, non-secret settings for every function (AGENT, LOG_LEVEL, …). */
     environment: {
       type: 'object',
@@ -67,6 +72,7 @@ export interface StackInput {
   /** ROS stack name: `<service>-<stage>`. */
   stackName: string;
   configSecret: string;
+  configSource: 'oos' | 'env';
   environment: Record<string, string>;
   logRetentionDays: number;
   state: { instanceName: string; tableName: string; timeToLive: number };
@@ -134,6 +140,7 @@ export function readStackInput(service: ServiceLike, stage: string, region: stri
     stackName: `${service.service}-${stage}`,
     configSecret:
       typeof p.configSecret === 'string' ? p.configSecret : `${service.service}-${stage}`,
+    configSource: p.configSource === 'env' ? 'env' : 'oos',
     environment: { ...((p.environment ?? {}) as Record<string, string>) },
     logRetentionDays: num(p.logRetentionDays, 30),
     state: {

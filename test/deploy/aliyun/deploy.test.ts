@@ -6,7 +6,7 @@
  * (ACS3-HMAC-SHA256, OSS V1) and answer like the services. Endpoint overrides
  * (ALIYUN_ROS_ENDPOINT / ALIYUN_OSS_ENDPOINT) point the SDKs at them.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAliyunPlugin } from '../../../infra/aliyun/build-plugin.mjs';
@@ -188,5 +188,49 @@ describe('serverless deploy / info / remove against the ROS and OSS stand-ins', 
       expect(result.stdout + result.stderr).toMatch(/SignatureDoesNotMatch/);
       expect(result.stdout + result.stderr).not.toContain('not-the-secret');
     }
+  }, 60_000);
+});
+
+describe('quick start: configSource env passes DINGTALK_CONFIG as a NoEcho parameter', () => {
+  let quick: IsolatedService;
+  const config = JSON.stringify({
+    channels: { dingtalk: { clientId: 'dingquick', clientSecret: SHELL_SECRET } },
+  });
+
+  beforeAll(async () => {
+    quick = await isolatedService('sls-aliyun-quick');
+    const file = join(quick.dir, 'serverless.aliyun.yml');
+    const yml = await readFile(file, 'utf8');
+    await writeFile(
+      file,
+      yml.replace('  logRetentionDays: 30', '  configSource: env\n  logRetentionDays: 30'),
+    );
+  });
+  afterAll(() => quick?.remove());
+
+  it("deploys with the shell's DINGTALK_CONFIG as the stack parameter, never in the template", async () => {
+    const env = cloudEnv({ DINGTALK_CONFIG: config });
+    const result = await runServerless(['deploy', '--stage', 'quick', ...CONFIG], {
+      env,
+      serviceDir: quick.dir,
+    });
+    expect(result.code, result.stderr + result.stdout).toBe(0);
+    const stack = [...ros.stacks.values()].find((s) => s.name === 'dingtalk-channel-quick');
+    expect(stack?.status).toBe('CREATE_COMPLETE');
+    expect(stack?.parameters.DingtalkConfig).toBe(config);
+    expect(stack?.templateBody).not.toContain(SHELL_SECRET);
+    expect(result.stdout + result.stderr).not.toContain(SHELL_SECRET);
+  }, 120_000);
+
+  it('refuses to deploy when DINGTALK_CONFIG is missing, saying what to set', async () => {
+    const result = await runServerless(
+      ['deploy', '--stage', 'quick', '--package', '.serverless', ...CONFIG],
+      {
+        env: cloudEnv(),
+        serviceDir: quick.dir,
+      },
+    );
+    expect(result.code).not.toBe(0);
+    expect(result.stdout + result.stderr).toMatch(/configSource is `env`: set DINGTALK_CONFIG/);
   }, 60_000);
 });

@@ -237,3 +237,18 @@ describe('ROS template: secrets', () => {
     }
   });
 });
+
+describe('ROS template: the quick-start configuration (configSource: env)', () => {
+  const quick = compileTemplate({ ...input, configSource: 'env' }, artifacts);
+
+  it('takes DINGTALK_CONFIG from a NoEcho parameter and reads no OOS parameter', () => {
+    expect(quick.Parameters.DingtalkConfig).toMatchObject({ Type: 'String', NoEcho: true });
+    expect(quick.Parameters.DingtalkConfig?.Default).toBeUndefined();
+    expect(quick.Resources.ConfigSecret).toBeUndefined();
+    expect(quick.Parameters.ConfigSecretName).toBeUndefined();
+    for (const id of ['MessageFunction', 'SendFunction', 'RelayFunction']) {
+      const env = (quick.Resources[id]?.Properties as Props).EnvironmentVariables;
+      expect(env.DINGTALK_CONFIG).toEqual({ Ref: 'DingtalkConfig' });
+    }
+  });
+});

@@ -45,8 +45,13 @@ function sizing(size: FunctionSize): Record<string, RosValue> {
 
 /** Environment every function gets: plain settings and the configuration secret's value. */
 function baseEnvironment(input: StackInput): Record<string, RosValue> {
-  return { ...input.environment, DINGTALK_CONFIG: getAtt('ConfigSecret', 'Value') };
+  const config =
+    input.configSource === 'env' ? ref(CONFIG_PARAMETER) : getAtt('ConfigSecret', 'Value');
+  return { ...input.environment, DINGTALK_CONFIG: config };
 }
+
+/** The NoEcho stack parameter carrying DINGTALK_CONFIG when `configSource: env`. */
+export const CONFIG_PARAMETER = 'DingtalkConfig';
 
 /** The message function, its async policy and failure queue. */
 export function messageResources(

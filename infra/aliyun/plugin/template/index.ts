@@ -4,7 +4,8 @@
  *
  * Guarantees carried by the template (each asserted in test/deploy/aliyun/template.test.ts):
  * - no secret is written into it: DINGTALK_CONFIG is read by ROS from an OOS encrypted
- *   parameter at deploy time (`DATASOURCE::OOS::SecretParameter`, refreshed on every update);
+ *   parameter at deploy time (`DATASOURCE::OOS::SecretParameter`, refreshed on every update),
+ *   or, for a quick start, arrives as a NoEcho stack parameter;
  * - code comes from content-hashed OSS keys, so changed code always updates the functions;
  * - the message function's async retries and event age are bounded, failures kept in MNS;
  * - the relay has always-allocated provisioned instances and a reserved concurrency cap;
@@ -13,7 +14,7 @@
  */
 import type { FunctionArtifact, FunctionName } from '../artifacts.js';
 import type { StackInput } from '../schema.js';
-import { messageResources, relayResources, sendResources } from './functions.js';
+import { CONFIG_PARAMETER, messageResources, relayResources, sendResources } from './functions.js';
 import { stackNames } from './names.js';
 import { roleResources } from './roles.js';
 import { getAtt, type RosResource, type RosTemplate, ref, sub } from './ros.js';
@@ -21,13 +22,43 @@ import { getAtt, type RosResource, type RosTemplate, ref, sub } from './ros.js';
 /** Logical ids of the state resources `remove` keeps unless told otherwise. */
 export const STATE_RESOURCES = ['StateInstance', 'StateTable'] as const;
 
+/** Where DINGTALK_CONFIG comes from: the OOS parameter (read by ROS) or a NoEcho parameter. */
+function configSource(input: StackInput): {
+  parameters: RosTemplate['Parameters'];
+  resources: Record<string, RosResource>;
+} {
+  if (input.configSource === 'env') {
+    return {
+      parameters: {
+        [CONFIG_PARAMETER]: {
+          Type: 'String',
+          NoEcho: true,
+          Description: 'DINGTALK_CONFIG JSON, passed by `serverless deploy` from its environment.',
+        },
+      },
+      resources: {},
+    };
+  }
+  return {
+    parameters: {
+      ConfigSecretName: {
+        Type: 'String',
+        Default: input.configSecret,
+        Description: 'OOS encrypted parameter whose value is the DINGTALK_CONFIG JSON.',
+      },
+    },
+    resources: {
+      ConfigSecret: {
+        Type: 'DATASOURCE::OOS::SecretParameter',
+        Properties: { SecretParameterName: ref('ConfigSecretName'), RefreshOptions: 'Always' },
+      },
+    },
+  };
+}
+
 function sharedResources(input: StackInput): Record<string, RosResource> {
   const names = stackNames(input);
   return {
-    ConfigSecret: {
-      Type: 'DATASOURCE::OOS::SecretParameter',
-      Properties: { SecretParameterName: ref('ConfigSecretName'), RefreshOptions: 'Always' },
-    },
     LogProject: {
       Type: 'ALIYUN::SLS::Project',
       Properties: {
@@ -79,6 +110,7 @@ export function compileTemplate(
   artifacts: Record<FunctionName, FunctionArtifact>,
 ): RosTemplate {
   const names = stackNames(input);
+  const config = configSource(input);
   return {
     ROSTemplateFormatVersion: '2015-09-01',
     Description: `dingtalk-channel ${input.stage}: relay, message and send functions on FC 3.0, Tablestore state`,
@@ -87,13 +119,10 @@ export function compileTemplate(
         Type: 'String',
         Description: 'OSS bucket holding the function packages (created by `serverless deploy`).',
       },
-      ConfigSecretName: {
-        Type: 'String',
-        Default: input.configSecret,
-        Description: 'OOS encrypted parameter whose value is the DINGTALK_CONFIG JSON.',
-      },
+      ...config.parameters,
     },
     Resources: {
+      ...config.resources,
       ...sharedResources(input),
       ...roleResources(input, names),
       ...messageResources(input, names, artifacts),
