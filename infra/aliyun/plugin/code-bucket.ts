@@ -38,6 +38,12 @@ const codeOf = (err: unknown): string | undefined =>
     ? (Reflect.get(err, 'code') as string | undefined)
     : undefined;
 
+// Bucket names are global across accounts: the default one may belong to someone else.
+const takenBucket = (bucket: string) =>
+  new Error(
+    `the OSS bucket ${bucket} belongs to another account (or this AccessKey may not use it); set provider.codeBucket in serverless.aliyun.yml to a name of your own`,
+  );
+
 /** Creates `bucket` when it does not exist yet; true when it was created. */
 export async function ensureCodeBucket(access: AliyunAccess, bucket: string): Promise<boolean> {
   const oss = client(access, bucket);
@@ -45,16 +51,13 @@ export async function ensureCodeBucket(access: AliyunAccess, bucket: string): Pr
     await oss.getBucketInfo(bucket);
     return false;
   } catch (err) {
+    if (codeOf(err) === 'AccessDenied') throw takenBucket(bucket);
     if (codeOf(err) !== 'NoSuchBucket') throw err;
   }
   try {
     await oss.putBucket(bucket, { acl: 'private' } as never);
   } catch (err) {
-    if (codeOf(err) === 'BucketAlreadyExists') {
-      throw new Error(
-        `the OSS bucket name ${bucket} belongs to another account; set provider.codeBucket in serverless.aliyun.yml to a name of your own`,
-      );
-    }
+    if (codeOf(err) === 'BucketAlreadyExists') throw takenBucket(bucket);
     throw err;
   }
   return true;

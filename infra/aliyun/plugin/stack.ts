@@ -59,6 +59,21 @@ const errorCode = (err: unknown): string | undefined =>
     ? (Reflect.get(err, 'code') as string | undefined)
     : undefined;
 
+/** Consecutive failed polls tolerated before giving up (the stack itself is unaffected). */
+const MAX_TRANSIENT_POLL_FAILURES = 5;
+
+/** Throttling, a 5xx or no answer: worth asking again (anything else is final). */
+export function isTransient(err: unknown): boolean {
+  const status =
+    typeof err === 'object' && err !== null ? Reflect.get(err, 'statusCode') : undefined;
+  const code = errorCode(err) ?? '';
+  return (
+    /^Throttling|ServiceUnavailable|InternalError/.test(code) ||
+    (typeof status === 'number' && status >= 500) ||
+    (status === undefined && /ECONNRESET|ETIMEDOUT|ECONNREFUSED|socket hang up/i.test(String(err)))
+  );
+}
+
 /** True for ROS's answer to an update with an identical template and parameters. */
 export function isNoChange(err: unknown): boolean {
   const message = err instanceof Error ? err.message : String(err);
@@ -197,16 +212,21 @@ export class StackClient {
   private async settle(stackId: string, action: string): Promise<StackOutcome> {
     const deadline = Date.now() + this.timeoutMs;
     let last = '';
+    let transientFailures = 0;
     for (;;) {
       let stack: StackOutcome;
       try {
         stack = await this.getStack(stackId);
+        transientFailures = 0;
       } catch (err) {
         // A deleted stack can vanish from GetStack before its status is read.
         if (action === 'delete' && errorCode(err) === 'StackNotFound') {
           return { stackId, status: 'DELETE_COMPLETE', failed: [], outputs: {} };
         }
-        throw err;
+        // Throttling or a 5xx while watching: the operation goes on in ROS; ask again.
+        if (!isTransient(err) || ++transientFailures > MAX_TRANSIENT_POLL_FAILURES) throw err;
+        await new Promise((resolve) => setTimeout(resolve, this.pollMs));
+        continue;
       }
       if (stack.status !== last) this.options.onStatus?.(stack.status);
       last = stack.status;

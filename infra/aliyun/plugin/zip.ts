@@ -34,7 +34,8 @@ export function writeZip(entries: ZipEntry[]): Buffer {
   let previous: string | undefined;
   for (const entry of sorted) {
     if (entry.name === previous) throw new Error(`zip: duplicate entry ${entry.name}`);
-    if (entry.name.startsWith('/') || entry.name.includes('\\') || entry.name.includes('..')) {
+    const segments = entry.name.split('/');
+    if (entry.name.includes('\\') || segments.some((s) => s === '' || s === '.' || s === '..')) {
       throw new Error(`zip: entry name must be relative with forward slashes: ${entry.name}`);
     }
     previous = entry.name;

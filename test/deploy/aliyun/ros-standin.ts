@@ -51,6 +51,8 @@ export interface RosStandIn {
   actions: string[];
   /** The next create/update makes `logicalId` fail with `reason`. */
   failNext(logicalId: string, reason: string): void;
+  /** The next `n` GetStack calls are throttled (400 Throttling.User, as ROS throttles). */
+  throttleGetStack(n: number): void;
   close(): Promise<void>;
 }
 
@@ -107,6 +109,7 @@ export async function startRosStandIn(options: {
   const stacks = new Map<string, StandInStack>();
   const actions: string[] = [];
   let failure: { logicalId: string; reason: string } | undefined;
+  let throttled = 0;
   const polls = options.polls ?? 2;
   const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 
@@ -273,6 +276,10 @@ export async function startRosStandIn(options: {
       return ok({ StackId: stack.id });
     },
     GetStack(p) {
+      if (throttled > 0) {
+        throttled--;
+        return error(400, 'Throttling.User', 'Request was denied due to user flow control.');
+      }
       const stack = live(p.get('StackId'));
       if (!stack) return notFound(p.get('StackId'));
       settle(stack);
@@ -355,6 +362,9 @@ export async function startRosStandIn(options: {
     actions,
     failNext(logicalId, reason) {
       failure = { logicalId, reason };
+    },
+    throttleGetStack(n) {
+      throttled = n;
     },
     close: server.close,
   };

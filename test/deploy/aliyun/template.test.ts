@@ -247,7 +247,7 @@ describe('ROS template: the quick-start configuration (configSource: env)', () =
     expect(quick.Resources.ConfigSecret).toBeUndefined();
     expect(quick.Parameters.ConfigSecretName).toBeUndefined();
     for (const id of ['MessageFunction', 'SendFunction', 'RelayFunction']) {
-      const env = (quick.Resources[id]?.Properties as Props).EnvironmentVariables;
+      const env = (quick.Resources[id]!.Properties as Props).EnvironmentVariables;
       expect(env.DINGTALK_CONFIG).toEqual({ Ref: 'DingtalkConfig' });
     }
   });
