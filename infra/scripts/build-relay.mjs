@@ -22,13 +22,16 @@ const OUT_DIR = join(ROOT, 'dist', 'relay');
 const REQUIRE_SHIM =
   "import { createRequire as __relayCreateRequire } from 'node:module'; const require = __relayCreateRequire(import.meta.url);";
 
-/** Builds the relay bundle into `outDir` and returns esbuild's metafile. */
-export async function buildRelay(outDir = OUT_DIR) {
+/**
+ * Builds the relay bundle into `outDir` and returns esbuild's metafile. `entries` adds entry
+ * points beside `main` (the FC relay's `fc-main`, infra/aliyun), sharing its chunks.
+ */
+export async function buildRelay(outDir = OUT_DIR, entries = {}) {
   await rm(outDir, { recursive: true, force: true });
   await mkdir(outDir, { recursive: true });
   const result = await build({
     absWorkingDir: ROOT,
-    entryPoints: { main: 'infra/relay/main.ts' },
+    entryPoints: { main: 'infra/relay/main.ts', ...entries },
     outdir: outDir,
     bundle: true,
     splitting: true,

@@ -2,8 +2,8 @@
  * The three code packages of the Alibaba stack, built offline from the checkout:
  * - `message` and `send`: one esbuild CommonJS bundle each (`index.js`, handler `index.handler`)
  *   for FC's built-in `nodejs20` runtime; every dependency bundled, none npm-installed;
- * - `relay`: the relay container's bundle (infra/scripts/build-relay.mjs, `main.mjs` + chunks),
- *   run by the custom runtime's command (template/relay.ts).
+ * - `relay`: the relay container's bundle (infra/scripts/build-relay.mjs) with the FC entry
+ *   `fc-main.mjs` beside `main.mjs`, run by the custom runtime's command (template/functions.ts).
  * Each zip is deterministic (zip.ts) and named by its SHA-256, so ROS sees a code change exactly
  * when the code changed (deploy-stack.md: "use a new object key per build").
  */
@@ -29,6 +29,9 @@ export interface FunctionArtifact {
   /** `<prefix>/<name>-<first 16 hex of the SHA-256>.zip` */
   objectKey: string;
 }
+
+/** The relay package's FC entry (infra/relay/fc-main.ts), `<name>.mjs` at the zip's root. */
+export const RELAY_FC_ENTRY = 'fc-main';
 
 /** Entry points, relative to the service directory. */
 export const FUNCTION_ENTRIES: Record<Exclude<FunctionName, 'relay'>, string> = {
@@ -81,12 +84,12 @@ async function filesUnder(dir: string): Promise<ZipEntry[]> {
 async function bundleRelay(root: string): Promise<ZipEntry[]> {
   const script = pathToFileURL(join(root, 'infra', 'scripts', 'build-relay.mjs')).href;
   const { buildRelay } = (await import(script)) as {
-    buildRelay(outDir: string): Promise<unknown>;
+    buildRelay(outDir: string, entries?: Record<string, string>): Promise<unknown>;
   };
   const scratch = await mkdtemp(join(tmpdir(), 'dingtalk-relay-fc-'));
   try {
     const outDir = join(scratch, 'relay');
-    await buildRelay(outDir);
+    await buildRelay(outDir, { [RELAY_FC_ENTRY]: 'infra/relay/fc-main.ts' });
     return await filesUnder(outDir);
   } finally {
     await rm(scratch, { recursive: true, force: true });

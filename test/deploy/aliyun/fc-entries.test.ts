@@ -84,12 +84,15 @@ function templateEnv(id: string): Record<string, string> {
     fnProps(id).EnvironmentVariables as Record<string, unknown>,
   )) {
     if (typeof value === 'string') env[key] = value;
-    else if (key === 'DINGTALK_CONFIG')
-      env[key] = config; // Fn::GetAtt ConfigSecret.Value
-    else if (key === 'FC_ACCOUNT_ID') env[key] = '1234567890123456';
-    else if (key === 'FC_REGION') env[key] = 'cn-hangzhou';
+    else if (key === 'DINGTALK_CONFIG') env[key] = config; // Fn::GetAtt ConfigSecret.Value
   }
-  return env;
+  // The system variables FC sets in every instance (FC "environment variables" docs).
+  return {
+    ...env,
+    FC_ACCOUNT_ID: '1234567890123456',
+    FC_REGION: 'cn-hangzhou',
+    FC_FUNCTION_NAME: String(fnProps(id).FunctionName),
+  };
 }
 
 const simEnv = () => ({
@@ -266,7 +269,7 @@ describe('relay on the custom runtime, handing off to the message function via F
       codeDirs.relay,
       {
         args: (fn.CustomRuntimeConfig.Args as string[]).map((a) =>
-          a === '/code/main.mjs' ? 'main.mjs' : a,
+          a.startsWith('/code/') ? a.slice('/code/'.length) : a,
         ),
       },
       {
@@ -295,4 +298,13 @@ describe('relay on the custom runtime, handing off to the message function via F
     // injected before the relay connected were delivered to it too, hence `toContain`.
     expect(taskIds).toContain(asyncTaskIdOf(event));
   }, 60_000);
+});
+
+describe('relay FC entry: planned recycle before the role credentials expire', () => {
+  it("stops between 12 and 13 hours, well inside the credentials' 36 hours", async () => {
+    const { recycleDelayMs } = await import('../../../infra/relay/fc-main.js');
+    expect(recycleDelayMs(() => 0)).toBe(12 * 3_600_000);
+    expect(recycleDelayMs(() => 0.999_999)).toBeLessThan(13 * 3_600_000);
+    expect(recycleDelayMs(() => 0.5)).toBe(12.5 * 3_600_000);
+  });
 });

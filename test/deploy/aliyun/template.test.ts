@@ -92,7 +92,7 @@ describe('ROS template: the relay', () => {
     expect(fn.Runtime).toBe('custom.debian10');
     expect(fn.Code.OssObjectName).toBe(artifacts.relay.objectKey);
     expect(fn.CustomRuntimeConfig.Command).toEqual(['/var/fc/lang/nodejs20/bin/node']);
-    expect(fn.CustomRuntimeConfig.Args).toEqual([...DEFAULT_RELAY_NODE_FLAGS, '/code/main.mjs']);
+    expect(fn.CustomRuntimeConfig.Args).toEqual([...DEFAULT_RELAY_NODE_FLAGS, '/code/fc-main.mjs']);
     expect(fn.CustomRuntimeConfig.Port).toBe(9000);
     expect(fn.EnvironmentVariables.PORT).toBe('9000');
     expect(fn.CustomRuntimeConfig.HealthCheckConfig.HttpGetUrl).toBe('/healthz');
@@ -103,8 +103,8 @@ describe('ROS template: the relay', () => {
   it('hands messages to the message function through FC 3.0 async invoke', () => {
     const env = props('RelayFunction').EnvironmentVariables;
     expect(env.RELAY_TARGET).toBe(`fc:${props('MessageFunction').FunctionName}`);
-    expect(env.FC_ACCOUNT_ID).toEqual({ Ref: 'ALIYUN::AccountId' });
-    expect(env.FC_REGION).toEqual({ Ref: 'ALIYUN::Region' });
+    // FC sets FC_ACCOUNT_ID / FC_REGION itself (the forwarder's endpoint); a function may not.
+    expect(Object.keys(env).filter((k) => k.startsWith('FC_'))).toEqual([]);
   });
 
   it('has one always-allocated provisioned instance per replica and the same reserved concurrency', () => {
@@ -220,6 +220,15 @@ describe('ROS template: secrets', () => {
       expect(props(id).EnvironmentVariables.DINGTALK_CONFIG).toEqual({
         'Fn::GetAtt': ['ConfigSecret', 'Value'],
       });
+    }
+  });
+
+  it('uses only environment keys FC accepts (letters, digits, _; no reserved FC_ prefix)', () => {
+    for (const id of ['MessageFunction', 'SendFunction', 'RelayFunction']) {
+      for (const key of Object.keys(props(id).EnvironmentVariables)) {
+        expect(key).toMatch(/^[A-Za-z][A-Za-z0-9_]*$/);
+        expect(key.startsWith('FC_')).toBe(false);
+      }
     }
   });
 

@@ -13,7 +13,7 @@
  *   per replica with CPU always allocated keeps the WebSocket heartbeats running while idle, and
  *   a reserved concurrency equal to the replicas keeps FC from starting more.
  */
-import type { FunctionArtifact, FunctionName } from '../artifacts.js';
+import { type FunctionArtifact, type FunctionName, RELAY_FC_ENTRY } from '../artifacts.js';
 import type { FunctionSize, StackInput } from '../schema.js';
 import type { StackNames } from './names.js';
 import { getAtt, type RosResource, type RosValue, ref, sub } from './ros.js';
@@ -172,7 +172,7 @@ export function relayResources(
         LogConfig: logConfig(),
         CustomRuntimeConfig: {
           Command: [CUSTOM_RUNTIME_NODE],
-          Args: [...input.relay.nodeFlags, '/code/main.mjs'],
+          Args: [...input.relay.nodeFlags, `/code/${RELAY_FC_ENTRY}.mjs`],
           Port: RELAY_PORT,
           HealthCheckConfig: {
             // Liveness, not readiness: a stream that is reconnecting must not get the
@@ -188,9 +188,9 @@ export function relayResources(
         EnvironmentVariables: {
           ...baseEnvironment(input),
           PORT: String(RELAY_PORT),
+          // The FC endpoint comes from FC_ACCOUNT_ID and FC_REGION, which FC itself sets in every
+          // instance (FC_* names are reserved: a function may not define them).
           RELAY_TARGET: `fc:${names.messageFunction}`,
-          FC_ACCOUNT_ID: ref('ALIYUN::AccountId'),
-          FC_REGION: ref('ALIYUN::Region'),
         },
       },
       DependsOn: ['MessageAsyncConfig'],
