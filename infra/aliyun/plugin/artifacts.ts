@@ -44,10 +44,18 @@ export function objectKeyFor(prefix: string, name: FunctionName, sha256: string)
   return `${prefix}/${name}-${sha256.slice(0, 16)}.zip`;
 }
 
+/** The tsconfig settings that change emitted JavaScript (the rest only matter to tsc). */
+const TS_COMPILER_OPTIONS = {
+  target: 'ES2022',
+  useDefineForClassFields: true,
+  verbatimModuleSyntax: true,
+} as const;
+
 async function bundleFunction(root: string, entry: string): Promise<ZipEntry[]> {
   const load = createRequire(join(root, 'package.json'));
   const esbuild = load('esbuild') as typeof import('esbuild');
-  const plugins = load('./infra/esbuild/plugins.cjs');
+  // The Alibaba set keeps the Tablestore store (the AWS set stubs it out).
+  const plugins = load('./infra/esbuild/plugins.cjs').alibaba;
   const result = await esbuild.build({
     absWorkingDir: root,
     entryPoints: [entry],
@@ -63,6 +71,10 @@ async function bundleFunction(root: string, entry: string): Promise<ZipEntry[]> 
     logLevel: 'warning',
     // urllib (under @alicloud/fc2) requires proxy-agent only behind an HTTP proxy; not installed.
     external: ['proxy-agent'],
+    // No file-wide "use strict" (tsconfig's `strict` would add one): the `tablestore` SDK
+    // assigns undeclared loop variables (`for (pro in …)` in lib/filter.js), which throws in
+    // strict mode. Our own modules are ESM sources and stay strict in meaning.
+    tsconfigRaw: { compilerOptions: { ...TS_COMPILER_OPTIONS, alwaysStrict: false } },
     plugins,
   });
   return result.outputFiles.map((file) => ({

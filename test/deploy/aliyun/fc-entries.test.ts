@@ -4,9 +4,9 @@
  * (fc-runtime.cjs: `index.handler(Buffer, context)` with FC's context: request id, the role's
  * credentials, the function's timeout); the relay runs as the custom runtime starts it (the
  * template's Args in the code directory, on the runtime port, health-checked). Environment
- * variables are the template's, with the cloud endpoints pointed at local stand-ins. One
- * difference is stated: the state is dynalite (STATE_BACKEND=dynamodb), because the Tablestore
- * adapter is built in another branch (issue 10); the template sets `tablestore`.
+ * variables are the template's, with the cloud endpoints pointed at local stand-ins: the state
+ * is the fake Tablestore (lib/tablestore-fake) on the instance and table the template names,
+ * reached with the role credentials FC injects.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { zipFunction } from '../../../infra/aliyun/plugin/artifacts.js';
@@ -15,8 +15,9 @@ import { compileTemplate } from '../../../infra/aliyun/plugin/template/index.js'
 import { asyncTaskIdOf } from '../../../lib/forward/fc-common.js';
 import type { MessageEvent } from '../../../lib/forward/port.js';
 import { type Simulator, startSimulator } from '../../../lib/simulator/index.js';
+import { ensureTablestoreTable } from '../../../lib/state/tablestore.js';
+import { type FakeTablestore, startFakeTablestore } from '../../../lib/tablestore-fake/index.js';
 import { acs3AccessKey } from '../../forward/signatures.js';
-import { startTestDynalite, type TestDynalite } from '../../support/dynalite.js';
 import { type JsonServer, startJsonServer } from '../../support/fake-json-server.js';
 import { REPO_ROOT } from '../support.js';
 import {
@@ -40,7 +41,6 @@ const ROLE = {
   accessKeySecret: 'fc-role-secret-0123',
   securityToken: 'fc-sts-token',
 };
-const TABLE = 'dingtalk_channel_test_state';
 
 const input = readStackInput(
   {
@@ -61,7 +61,7 @@ type Props = Record<string, any>;
 const fnProps = (id: string) => template.Resources[id]?.Properties as Props;
 
 let sim: Simulator;
-let db: TestDynalite;
+let ots: FakeTablestore;
 const dirs: string[] = [];
 const closers: (() => Promise<unknown>)[] = [];
 let codeDirs: Record<'message' | 'send' | 'relay', string>;
@@ -102,19 +102,18 @@ const simEnv = () => ({
   DINGTALK_GATEWAY_URL: sim.gatewayUrl,
 });
 
+/** The role credentials FC injects as ALIBABA_CLOUD_* variables (and in the context). */
+const roleEnv = () => ({
+  ALIBABA_CLOUD_ACCESS_KEY_ID: ROLE.accessKeyId,
+  ALIBABA_CLOUD_ACCESS_KEY_SECRET: ROLE.accessKeySecret,
+  ALIBABA_CLOUD_SECURITY_TOKEN: ROLE.securityToken,
+});
+
 function messageEnv(): NodeJS.ProcessEnv {
-  return {
-    ...templateEnv('MessageFunction'),
-    ...simEnv(),
-    // Issue 10's adapter is not on this branch: the same pipeline on dynalite.
-    STATE_BACKEND: 'dynamodb',
-    DYNAMODB_ENDPOINT: db.endpoint,
-    STATE_TABLE: TABLE,
-    AWS_REGION: 'cn-hangzhou',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-  };
+  const env = templateEnv('MessageFunction');
+  expect(env.STATE_BACKEND).toBe('tablestore');
+  // The template's endpoint is https://<instance>.<region>.ots.aliyuncs.com: here, the fake.
+  return { ...env, ...simEnv(), ...roleEnv(), TABLESTORE_ENDPOINT: ots.endpoint };
 }
 
 const fcContext = (name: string, timeout: number) => ({
@@ -151,7 +150,14 @@ async function until(check: () => boolean, what: string, timeoutMs = 20_000): Pr
 
 beforeAll(async () => {
   sim = await startSimulator({ apps: [APP] });
-  db = await startTestDynalite({ tableName: TABLE });
+  ots = await startFakeTablestore({ ...ROLE, instance: input.state.instanceName });
+  // ROS creates the table (ALIYUN::OTS::Table) before the functions exist.
+  await ensureTablestoreTable({
+    ...ROLE,
+    endpoint: ots.endpoint,
+    instance: input.state.instanceName,
+    tableName: input.state.tableName,
+  });
   const [message, send, relay] = await Promise.all(
     (['message', 'send', 'relay'] as const).map(async (name) =>
       unpack(await zipFunction(REPO_ROOT, name), `fc-${name}`),
@@ -164,7 +170,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const close of closers.reverse()) await close();
   await sim?.close();
-  await db?.close();
+  await ots?.close();
   await removeDirs(dirs);
 });
 
@@ -182,6 +188,8 @@ describe('message function on the nodejs20 runtime (functions/message/fc.ts)', (
       fcContext(fnProps('MessageFunction').FunctionName, 120),
     );
     expect(answer).toEqual({ result: { status: 'handled' } });
+    // The dedup claim and session went through the Tablestore API, signed with the role's keys.
+    expect(ots.calls().PutRow ?? 0).toBeGreaterThan(0);
     expect(sim.outbox()).toContainEqual(
       expect.objectContaining({ via: 'webhook', text: expect.stringContaining('hello from FC') }),
     );
@@ -279,9 +287,7 @@ describe('relay on the custom runtime, handing off to the message function via F
         // Test-only: production derives the endpoint from FC_ACCOUNT_ID and FC_REGION.
         FC_ENDPOINT: fc.url,
         // FC injects the role's credentials into a custom runtime's environment.
-        ALIBABA_CLOUD_ACCESS_KEY_ID: ROLE.accessKeyId,
-        ALIBABA_CLOUD_ACCESS_KEY_SECRET: ROLE.accessKeySecret,
-        ALIBABA_CLOUD_SECURITY_TOKEN: ROLE.securityToken,
+        ...roleEnv(),
       },
     );
     closers.push(() => relay.close());

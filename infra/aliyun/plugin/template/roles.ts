@@ -18,14 +18,16 @@ const FC_TRUST: RosValue = {
   ],
 };
 
-/** The row operations the Tablestore state adapter uses; no table or instance administration. */
+/**
+ * The row operations the Tablestore state adapter calls (lib/state/tablestore.ts); no table or
+ * instance administration (ROS creates the table).
+ */
 export const STATE_ROW_ACTIONS = [
   'ots:GetRow',
   'ots:PutRow',
   'ots:UpdateRow',
   'ots:DeleteRow',
   'ots:GetRange',
-  'ots:BatchGetRow',
 ];
 
 function logWrite(names: StackNames) {
