@@ -95,6 +95,22 @@ const SPECS: Record<string, Spec> = {
     required: ['FunctionName', 'TriggerType', 'TriggerName', 'TriggerConfig'],
     attributes: ['FunctionName', 'UrlIntranet', 'TriggerName', 'TriggerId', 'UrlInternet'],
   },
+  'ALIYUN::OTS::Table': {
+    page: 'https://www.alibabacloud.com/help/en/ros/developer-reference/aliyun-ots-table',
+    properties: [
+      'ReservedThroughput',
+      'MaxVersions',
+      'TableName',
+      'SecondaryIndices',
+      'DeviationCellVersionInSec',
+      'TimeToLive',
+      'InstanceName',
+      'PrimaryKey',
+      'Columns',
+    ],
+    required: ['TableName', 'InstanceName', 'PrimaryKey'],
+    attributes: [],
+  },
   'DATASOURCE::OOS::SecretParameter': {
     page: 'https://www.alibabacloud.com/help/en/ros/developer-reference/datasource-oos-secretparameter',
     properties: ['SecretParameterName', 'RefreshOptions'],
@@ -151,7 +167,7 @@ function getAtts(value: unknown, found: [string, string][] = []): [string, strin
 describe('template vs the ROS resource reference', () => {
   const checked = Object.entries(template.Resources).filter(([, r]) => SPECS[r.Type]);
 
-  it('covers the function resources and the configuration data source', () => {
+  it('covers the function resources, the state table and the configuration data source', () => {
     expect(new Set(checked.map(([, r]) => r.Type))).toEqual(new Set(Object.keys(SPECS)));
   });
 
