@@ -17,6 +17,8 @@ export interface MemoryOptions {
   /** Memory is read every this many messages. */
   checkpointEvery: number;
   bundle?: string;
+  /** Node flags the relay runs with (e.g. the FC relay's command, infra/aliyun). */
+  nodeFlags?: string[];
 }
 
 export interface MemoryCheckpoint extends ChildMemory {
@@ -39,7 +41,10 @@ export async function benchMemory(options: MemoryOptions): Promise<MemoryResult>
   const idle: MemoryResult['idle'] = [];
   let load: MemoryResult['load'] | undefined;
   for (const accounts of counts) {
-    const rig = await startRelayRig(accounts, options.bundle ? { bundle: options.bundle } : {});
+    const rig = await startRelayRig(accounts, {
+      ...(options.bundle ? { bundle: options.bundle } : {}),
+      ...(options.nodeFlags ? { nodeFlags: options.nodeFlags } : {}),
+    });
     try {
       const memory = await rig.relay.memory({ gc: true });
       idle.push({ accounts, rssMb: memory.rssMb, heapUsedMb: memory.heapUsedMb });

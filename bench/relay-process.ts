@@ -37,10 +37,12 @@ export interface RelayProcess {
 /** Starts the relay with `env` and resolves once it prints its health URL (all accounts up). */
 export async function spawnRelay(
   env: Record<string, string>,
-  options: { bundle?: string } = {},
+  options: { bundle?: string; nodeFlags?: string[] } = {},
 ): Promise<RelayProcess> {
   const entry = options.bundle ? [options.bundle] : [CLI, 'relay'];
-  const child = spawn(process.execPath, ['--expose-gc', '--import', PROBE, ...entry], {
+  // `nodeFlags`: the flags a host starts the relay with (the FC relay's command), measured as is.
+  const flags = ['--expose-gc', ...(options.nodeFlags ?? []), '--import', PROBE];
+  const child = spawn(process.execPath, [...flags, ...entry], {
     env: { ...process.env, ...env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });

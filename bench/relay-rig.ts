@@ -21,7 +21,7 @@ export interface RelayRig {
 /** Starts simulator, sink and relay child; waits `settleMs` for the relay to go idle. */
 export async function startRelayRig(
   accounts: number,
-  options: { bundle?: string; settleMs?: number } = {},
+  options: { bundle?: string; nodeFlags?: string[]; settleMs?: number } = {},
 ): Promise<RelayRig> {
   const sim = await startBenchSimulator(accounts);
   const sink = await startHttpSink();
@@ -32,7 +32,10 @@ export async function startRelayRig(
         RELAY_TARGET: sink.url,
         RELAY_HMAC_SECRET: 'bench-hmac-secret-not-a-real-one',
       }),
-      options.bundle ? { bundle: options.bundle } : {},
+      {
+        ...(options.bundle ? { bundle: options.bundle } : {}),
+        ...(options.nodeFlags ? { nodeFlags: options.nodeFlags } : {}),
+      },
     );
   } catch (err) {
     await sink.close();

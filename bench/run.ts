@@ -40,10 +40,18 @@ const HELP = `Usage: npm run bench -- [--json] [--quick] [--only ${SECTIONS.join
 
   --json     print one JSON object instead of the table
   --quick    smaller message counts (a smoke run; figures are less stable)
-  --only     run only these sections (comma-separated)`;
+  --only     run only these sections (comma-separated)
+  --relay-node-flags "<flags>"
+             Node flags for the relay child in the memory section (e.g. the FC relay's)`;
 
 async function main(args: string[]): Promise<number> {
-  let values: { json?: boolean; quick?: boolean; only?: string; help?: boolean };
+  let values: {
+    json?: boolean;
+    quick?: boolean;
+    only?: string;
+    'relay-node-flags'?: string;
+    help?: boolean;
+  };
   try {
     ({ values } = parseArgs({
       args,
@@ -52,6 +60,7 @@ async function main(args: string[]): Promise<number> {
         json: { type: 'boolean' },
         quick: { type: 'boolean' },
         only: { type: 'string' },
+        'relay-node-flags': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -77,6 +86,7 @@ async function main(args: string[]): Promise<number> {
     (m) => {
       if (!values.json) console.error(m);
     },
+    values['relay-node-flags']?.split(/\s+/).filter(Boolean),
   );
   console.log(values.json ? JSON.stringify(report, null, 2) : formatBenchReport(report).join('\n'));
   return 0;
@@ -86,6 +96,7 @@ async function runBench(
   sections: Set<Section>,
   size: keyof typeof SIZES,
   progress: (message: string) => void,
+  relayNodeFlags?: string[],
 ): Promise<BenchReport> {
   const started = performance.now();
   const sizes = SIZES[size];
@@ -125,7 +136,8 @@ async function runBench(
   }
   if (sections.has('memory')) {
     progress(`bench: relay memory (${sizes.memory.messages.toLocaleString('en')} messages)…`);
-    report.memory = await benchMemory({ ...sizes.memory, ...relayOptions });
+    const nodeFlags = relayNodeFlags ? { nodeFlags: relayNodeFlags } : {};
+    report.memory = await benchMemory({ ...sizes.memory, ...relayOptions, ...nodeFlags });
   }
   report.targets = checkTargets(report);
   report.durationSeconds = (performance.now() - started) / 1000;

@@ -29,13 +29,17 @@ export const RELAY_SINGLE_FILE = 'relay.mjs';
  * Builds the relay bundle into `outDir` and returns esbuild's metafile. `singleFile` writes one
  * self-contained `relay.mjs` (no chunks, no maps): the artifact `deploy-aws.sh` uploads for the
  * relay task that runs a public Node image instead of a built one (README "Deploy to AWS").
+ * `entries` adds entry points beside `main` (the FC relay's `fc-main`, infra/aliyun), sharing
+ * its chunks.
  */
-export async function buildRelay(outDir = OUT_DIR, { singleFile = false } = {}) {
+export async function buildRelay(outDir = OUT_DIR, { singleFile = false, entries = {} } = {}) {
   await rm(outDir, { recursive: true, force: true });
   await mkdir(outDir, { recursive: true });
   const result = await build({
     absWorkingDir: ROOT,
-    entryPoints: { [singleFile ? 'relay' : 'main']: 'infra/relay/main.ts' },
+    entryPoints: singleFile
+      ? { relay: 'infra/relay/main.ts' }
+      : { main: 'infra/relay/main.ts', ...entries },
     outdir: outDir,
     bundle: true,
     splitting: !singleFile,

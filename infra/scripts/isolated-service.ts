@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** Copied: osls only recognises a service directory whose config file is a real file. */
-const COPIED = ['serverless.yml', 'package.json', 'tsconfig.json'];
+const COPIED = ['serverless.yml', 'serverless.aliyun.yml', 'package.json', 'tsconfig.json'];
 /** Linked: the sources and dependencies the bundles are built from. */
 const LINKED = ['node_modules', 'functions', 'lib', 'infra'];
 

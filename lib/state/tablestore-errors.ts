@@ -13,14 +13,11 @@
  *   could fail on its own first attempt), they surface as retryable `state_unavailable`;
  * - `final`: anything else (bad input, auth, missing table) — no retry.
  */
-import { createRequire } from 'node:module';
+// The SDK's own generated protobuf definitions (the same ones its decoder uses). A static
+// import, so a bundler includes it: the FC packages ship no node_modules (infra/aliyun).
+import compiledProto from 'tablestore/lib/protocol/tablestore_compiled_proto.js';
 
-// The SDK's own generated protobuf definitions (the same ones its decoder uses).
-const errorType = (
-  createRequire(import.meta.url)('tablestore/lib/protocol/tablestore_compiled_proto.js') as {
-    main: { proto: { Error: { decode(b: Uint8Array): { code: string; message?: string } } } };
-  }
-).main.proto.Error;
+const errorType = compiledProto.main.proto.Error;
 
 export type ErrorClass = 'condition' | 'throttled' | 'uncertain' | 'final';
 

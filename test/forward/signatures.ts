@@ -3,7 +3,7 @@
  * public documentation, so a stand-in can answer 403 like the real service when the SDK was
  * given the wrong secret or signed something else than what arrived.
  * - AWS Signature Version 4 (Lambda);
- * - Alibaba Cloud ACS3-HMAC-SHA256 (OpenAPI V3 signature, FC 3.0);
+ * - Alibaba Cloud ACS3-HMAC-SHA256 (OpenAPI V3 signature: FC 3.0, ROS);
  * - FC 2.0's `FC <id>:<signature>` header (Function Compute 2.0 API signature).
  */
 import { createHash, createHmac } from 'node:crypto';
@@ -48,6 +48,33 @@ export function sigV4AccessKey(request: RecordedRequest, secret: string): string
   return hmac(key, toSign).toString('hex') === signature ? keyId : undefined;
 }
 
+/** RFC 3986 percent-encoding as the V3 signature specifies it (`!'()*` encoded too). */
+const rfc3986 = (text: string) =>
+  encodeURIComponent(text).replace(
+    /[!'()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+
+/**
+ * The canonical query string of the V3 signature: every parameter decoded as received, then
+ * re-encoded (RFC 3986) and sorted by name; `name=` for an empty value.
+ */
+function canonicalQuery(raw: string): string {
+  if (!raw) return '';
+  return raw
+    .split('&')
+    .filter(Boolean)
+    .map((pair) => {
+      const at = pair.indexOf('=');
+      const name = decodeURIComponent(at < 0 ? pair : pair.slice(0, at));
+      const value = at < 0 ? '' : decodeURIComponent(pair.slice(at + 1).replace(/\+/g, '%20'));
+      return [rfc3986(name), rfc3986(value)] as const;
+    })
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([name, value]) => `${name}=${value}`)
+    .join('&');
+}
+
 /** The access key id an ACS3-HMAC-SHA256 `authorization` header names, when valid. */
 export function acs3AccessKey(request: RecordedRequest, secret: string): string | undefined {
   const auth =
@@ -63,7 +90,14 @@ export function acs3AccessKey(request: RecordedRequest, secret: string): string 
     .map((name) => `${name}:${header(request, name)}\n`)
     .join('');
   const { path, query } = pathAndQuery(request);
-  const canonical = ['POST', path, query, canonicalHeaders, signedHeaders, payloadHash].join('\n');
+  const canonical = [
+    request.method,
+    path,
+    canonicalQuery(query),
+    canonicalHeaders,
+    signedHeaders,
+    payloadHash,
+  ].join('\n');
   const toSign = `ACS3-HMAC-SHA256\n${sha256Hex(canonical)}`;
   return createHmac('sha256', secret).update(toSign).digest('hex') === signature
     ? keyId
