@@ -96,10 +96,7 @@ async function filesUnder(dir: string): Promise<ZipEntry[]> {
 async function bundleRelay(root: string): Promise<ZipEntry[]> {
   const script = pathToFileURL(join(root, 'infra', 'scripts', 'build-relay.mjs')).href;
   const { buildRelay } = (await import(script)) as {
-    buildRelay(
-      outDir: string,
-      options?: { entries?: Record<string, string> },
-    ): Promise<unknown>;
+    buildRelay(outDir: string, options?: { entries?: Record<string, string> }): Promise<unknown>;
   };
   const scratch = await mkdtemp(join(tmpdir(), 'dingtalk-relay-fc-'));
   try {
