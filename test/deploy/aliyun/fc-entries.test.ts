@@ -35,7 +35,7 @@ const APP = {
   clientSecret: 'fc-entries-secret-1',
   accountId: 'default',
 };
-const SEND_TOKEN = 'fc-send-token-0123456789';
+const SEND_TOKEN = 'fc-send-token-0123456789abcdef0123456789';
 const ROLE = {
   accessKeyId: 'STS.fc-role-key',
   accessKeySecret: 'fc-role-secret-0123',
