@@ -11,19 +11,19 @@
  *   duplicate, or a final failure); a thrown (retryable) error or a message another attempt
  *   still holds puts it back with a backoff. The dedup claim makes every re-run safe.
  * - A redelivery of a message already in the inbox is accepted without a second entry.
+ * - This process works from an in-memory queue beside the stored inbox, which it reads only at
+ *   start: a hand-off costs one write, its end one delete.
  * Guarded by test/forward/inbox.test.ts.
  */
 import { errorSummary } from '../errors.js';
 import type { Logger } from '../log.js';
-import { cond, type StateItem, type StateStore } from '../state/port.js';
+import { cond, type StateStore } from '../state/port.js';
 import { ACCEPTED, describeFailure, rejected } from './outcome.js';
 import type { Forwarder, MessageEvent, MessageHandler } from './port.js';
 
 const INBOX_PK = 'inbox';
 const FIRST_RETRY_MS = 200;
 const MAX_RETRY_MS = 30_000;
-/** How often the inbox is looked at for entries whose retry time came (and after a restart). */
-const SCAN_MS = 500;
 const CLOSE_WAIT_MS = 5_000;
 
 export interface InboxForwarderOptions {
@@ -47,129 +47,126 @@ export interface InboxForwarder extends Forwarder {
 /** Creates the forwarder and starts its workers (they pick up what an earlier run left). */
 export function createInboxForwarder(options: InboxForwarderOptions): InboxForwarder {
   const { store, logger } = options;
-  const running = new Set<string>();
+  // The store holds the inbox for a restart; this process works from its own queue, so the hot
+  // path is one write to add an entry and one to remove it, never a scan.
+  const queue: Entry[] = [];
+  const retries = new Set<NodeJS.Timeout>();
+  let running = 0;
   let closed = false;
-  let scanning: Promise<void> | undefined;
-  let rescan = false;
 
-  // Oldest message first; the same on a redelivery (createAt is DingTalk's, receivedAt ours).
-  const entryKey = (event: MessageEvent) =>
-    `${String(createAtOf(event)).padStart(15, '0')}#${event.accountId}#${event.messageId}`;
-
-  const runEntry = async (item: StateItem) => {
-    running.add(item.sk);
-    const event = JSON.parse(String(item.event)) as MessageEvent;
-    const attempts = typeof item.attempts === 'number' ? item.attempts : 0;
+  const runEntry = async (entry: Entry) => {
+    running += 1;
     try {
       const outcome = await options.handler(
-        { ...event, ...(attempts > 0 ? { attempt: attempts } : {}) },
+        { ...entry.event, ...(entry.attempts > 0 ? { attempt: entry.attempts } : {}) },
         { deadline: Date.now() + options.timeoutMs },
       );
       if (outcome.status === 'duplicate' && outcome.reason === 'duplicate_in_progress') {
-        await later(item, attempts, 'another attempt holds the message');
+        await later(entry, 'another attempt holds the message');
       } else {
-        await store.delete(INBOX_PK, item.sk);
+        await store.delete(INBOX_PK, entry.sk);
       }
     } catch (err) {
-      await later(item, attempts, describeFailure(err));
+      await later(entry, describeFailure(err));
     } finally {
-      running.delete(item.sk);
-      wake();
+      running -= 1;
+      pump();
     }
   };
 
-  const later = async (item: StateItem, attempts: number, reason: string) => {
-    const wait = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** attempts);
-    logger.warn('forward.inbox.retry', {
-      entry: item.sk,
-      attempts: attempts + 1,
-      inMs: wait,
-      reason,
-    });
+  const later = async (entry: Entry, reason: string) => {
+    const attempts = entry.attempts + 1;
+    const wait = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** entry.attempts);
+    logger.warn('forward.inbox.retry', { entry: entry.sk, attempts, inMs: wait, reason });
     await store
-      .update(
-        INBOX_PK,
-        item.sk,
-        { attempts: attempts + 1, notBefore: Date.now() + wait },
-        cond.exists(),
-      )
+      .update(INBOX_PK, entry.sk, { attempts }, cond.exists())
       .catch((err: unknown) =>
         logger.error('forward.inbox.update_failed', { error: errorSummary(err) }),
       );
-  };
-
-  /** Starts handlers for due entries while there is room; loops while entries keep coming. */
-  const scan = async () => {
-    do {
-      rescan = false;
-      const room = options.concurrency - running.size;
-      if (room <= 0 || closed) return;
-      const entries = await store.query(INBOX_PK, { limit: options.concurrency * 4 });
-      const now = Date.now();
-      for (const item of entries) {
-        if (running.size >= options.concurrency) break;
-        if (running.has(item.sk)) continue;
-        if (typeof item.notBefore === 'number' && item.notBefore > now) continue;
-        void runEntry(item);
-      }
-    } while (rescan && !closed);
-  };
-
-  const wake = () => {
     if (closed) return;
-    if (scanning) {
-      rescan = true;
-      return;
-    }
-    scanning = scan()
-      .catch((err: unknown) =>
-        logger.error('forward.inbox.scan_failed', { error: errorSummary(err) }),
-      )
-      .finally(() => {
-        scanning = undefined;
-      });
+    const timer = setTimeout(() => {
+      retries.delete(timer);
+      queue.push({ ...entry, attempts });
+      pump();
+    }, wait);
+    retries.add(timer);
   };
 
-  const timer = setInterval(wake, SCAN_MS);
-  timer.unref();
-  wake();
+  const pump = () => {
+    while (!closed && running < options.concurrency && queue.length > 0)
+      void runEntry(queue.shift()!);
+  };
+
+  // What an earlier process left (it stopped, or died, before handling it), oldest first.
+  const recovered = store
+    .query(INBOX_PK)
+    .then((items) => {
+      for (const item of items) {
+        queue.push({
+          sk: item.sk,
+          event: JSON.parse(String(item.event)) as MessageEvent,
+          attempts: typeof item.attempts === 'number' ? item.attempts : 0,
+        });
+      }
+      if (items.length > 0) logger.info('forward.inbox.recovered', { entries: items.length });
+      pump();
+    })
+    .catch((err: unknown) =>
+      logger.error('forward.inbox.recovery_failed', { error: errorSummary(err) }),
+    );
 
   return {
     kind: 'inbox',
     local: true,
     async forward(event) {
       if (closed) return rejected('inbox: stopping', true);
+      const sk = entryKey(event);
       try {
         // A redelivery of an event still in the inbox finds its entry: accepted, one entry.
-        await store.put(
-          { pk: INBOX_PK, sk: entryKey(event), event: JSON.stringify(event), attempts: 0 },
+        const put = await store.put(
+          { pk: INBOX_PK, sk, event: JSON.stringify(event), attempts: 0 },
           cond.notExists(),
         );
+        if (!put.ok) return ACCEPTED;
       } catch (err) {
         return rejected(`inbox: write failed: ${describeFailure(err)}`, true);
       }
-      wake();
+      await recovered;
+      queue.push({ sk, event, attempts: 0 });
+      pump();
       return ACCEPTED;
     },
     pending: async () => (await store.query(INBOX_PK)).length,
     async idle(timeoutMs) {
+      await recovered;
       const until = Date.now() + timeoutMs;
       while (Date.now() < until) {
-        if (running.size === 0 && (await store.query(INBOX_PK, { limit: 1 })).length === 0)
-          return true;
+        if (running === 0 && queue.length === 0 && retries.size === 0) return true;
         await new Promise((r) => setTimeout(r, 20));
       }
       return false;
     },
     async close() {
       closed = true;
-      clearInterval(timer);
+      for (const timer of retries) clearTimeout(timer);
+      retries.clear();
       // Handlers under way get a moment to finish; what is left stays in the inbox for the next
       // start (the dedup claim then resumes it).
       const until = Date.now() + Math.min(options.timeoutMs, CLOSE_WAIT_MS);
-      while (running.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      while (running > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
     },
   };
+}
+
+interface Entry {
+  sk: string;
+  event: MessageEvent;
+  attempts: number;
+}
+
+/** Oldest message first; the same on a redelivery (createAt is DingTalk's, receivedAt ours). */
+function entryKey(event: MessageEvent): string {
+  return `${String(createAtOf(event)).padStart(15, '0')}#${event.accountId}#${event.messageId}`;
 }
 
 function createAtOf(event: MessageEvent): number {

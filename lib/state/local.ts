@@ -41,6 +41,7 @@ const LOCK = 'local.lock';
 export const LOCAL_ENDPOINT_FILE = 'local-endpoint.json';
 /** Rewrite the journal once it has this many lines more than twice the live items. */
 const COMPACT_SLACK = 50_000;
+const COMPACT_CHECK_EVERY = 10_000;
 /** Records expired this long ago are dropped at compaction. */
 const SWEEP_AFTER_S = 24 * 60 * 60;
 
@@ -53,8 +54,10 @@ interface JournalLine {
 /** The owning process's store: memory + journal + the loopback server for other processes. */
 class LocalOwnerStore extends MemoryStateStore {
   #fd: number;
+  #pending: string[] = [];
   #lines = 0;
   #live = 0;
+  #nextCheckAt = COMPACT_SLACK;
   #server: StoreServer | undefined;
   readonly #dir: string;
 
@@ -77,6 +80,7 @@ class LocalOwnerStore extends MemoryStateStore {
   }
 
   override async close(): Promise<void> {
+    this.#flush();
     await this.#server?.close();
     this.#server = undefined;
     await super.close();
@@ -86,9 +90,22 @@ class LocalOwnerStore extends MemoryStateStore {
     rmSync(join(this.#dir, LOCK), { force: true });
   }
 
+  /**
+   * Group commit: lines of one synchronous burst (the writes a step issues together) go out in
+   * one write. The flush is a microtask queued inside the store call, so it runs before the
+   * call's promise lets its caller go on: nothing is reported stored before it was written.
+   */
   #append(line: JournalLine): void {
-    writeSync(this.#fd, `${JSON.stringify(line)}\n`);
+    if (this.#pending.length === 0) queueMicrotask(() => this.#flush());
+    this.#pending.push(`${JSON.stringify(line)}\n`);
     this.#lines += 1;
+  }
+
+  #flush(): void {
+    if (this.#pending.length === 0 || this.#fd < 0) return;
+    const text = this.#pending.join('');
+    this.#pending = [];
+    writeSync(this.#fd, text);
     this.#compactIfDue(false);
   }
 
@@ -115,8 +132,9 @@ class LocalOwnerStore extends MemoryStateStore {
   }
 
   #compactIfDue(atOpen: boolean): void {
-    // Cheap check first: counting items walks the store.
-    if (!atOpen && this.#lines < COMPACT_SLACK) return;
+    // Counting items walks the store: done at most once per COMPACT_CHECK_EVERY appends.
+    if (!atOpen && this.#lines < this.#nextCheckAt) return;
+    this.#nextCheckAt = this.#lines + COMPACT_CHECK_EVERY;
     this.#live = [...this.items()].length;
     if (!atOpen && this.#lines < 2 * this.#live + COMPACT_SLACK) return;
     if (atOpen && this.#lines <= this.#live) return;
@@ -131,6 +149,7 @@ class LocalOwnerStore extends MemoryStateStore {
     if (this.#fd >= 0) closeSync(this.#fd);
     this.#fd = openSync(join(this.#dir, JOURNAL), 'a', 0o600);
     this.#lines = keep.length;
+    this.#nextCheckAt = this.#lines + COMPACT_SLACK;
     // Swept from memory too (their deletion lines land in the fresh journal: harmless).
     const kept = new Set(keep);
     for (const item of all) if (!kept.has(item)) void super.delete(item.pk, item.sk);
