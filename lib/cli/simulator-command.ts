@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { ChannelError } from '../errors.js';
 import { createLogger } from '../log.js';
+import { waitForShutdownSignal } from '../shutdown.js';
 import { DEMO_APP, type SimulatorAppOptions, startSimulator } from '../simulator/index.js';
 import type { CliIo, Subcommand } from './main.js';
 
@@ -58,20 +59,6 @@ function parseCommandLine(args: string[]) {
   }
 }
 
-function waitForSignal(): Promise<string> {
-  return new Promise((resolve) => {
-    const stop = (signal: string) => {
-      process.off('SIGINT', onInt);
-      process.off('SIGTERM', onTerm);
-      resolve(signal);
-    };
-    const onInt = () => stop('SIGINT');
-    const onTerm = () => stop('SIGTERM');
-    process.on('SIGINT', onInt);
-    process.on('SIGTERM', onTerm);
-  });
-}
-
 function printBanner(
   io: CliIo,
   url: string,
@@ -107,7 +94,7 @@ export const simulatorCommand: Subcommand = async (args, io) => {
     logger: createLogger({ fields: { component: 'simulator' } }),
   });
   printBanner(io, sim.url, sim.gatewayUrl, sim.apps);
-  const signal = await waitForSignal();
+  const signal = await waitForShutdownSignal();
   io.err(`Received ${signal}; closing the simulator.`);
   await sim.close();
   return 0;

@@ -6,6 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ChannelError } from '../errors.js';
+import { waitForShutdownSignal } from '../shutdown.js';
 import { ensureTablestoreTable } from '../state/tablestore-table.js';
 import { startFakeTablestore } from '../tablestore-fake/index.js';
 import type { CliIo, Subcommand } from './main.js';
@@ -56,20 +57,6 @@ function parsePort(raw: string | undefined): number {
   return Number(raw);
 }
 
-function waitForSignal(): Promise<string> {
-  return new Promise((resolve) => {
-    const stop = (signal: string) => {
-      process.off('SIGINT', onInt);
-      process.off('SIGTERM', onTerm);
-      resolve(signal);
-    };
-    const onInt = () => stop('SIGINT');
-    const onTerm = () => stop('SIGTERM');
-    process.on('SIGINT', onInt);
-    process.on('SIGTERM', onTerm);
-  });
-}
-
 /** Runs the fake Tablestore until SIGINT/SIGTERM; exit code 0. */
 export const tablestoreFakeCommand: Subcommand = async (args, io: CliIo) => {
   const values = parseCommandLine(args);
@@ -101,7 +88,7 @@ export const tablestoreFakeCommand: Subcommand = async (args, io: CliIo) => {
           secret === undefined ? options.accessKeySecret : '<your --access-key-secret>'
         }${values.table?.[0] ? ` STATE_TABLE=${values.table[0]}` : ''}`,
     );
-    const signal = await waitForSignal();
+    const signal = await waitForShutdownSignal();
     io.err(`Received ${signal}; closing the fake Tablestore.`);
   } finally {
     await fake.close();

@@ -1,12 +1,8 @@
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manualClock } from '../../lib/clock.js';
 import { startPairing } from '../../lib/policy/index.js';
 import type { TestDynalite } from '../support/dynalite.js';
-import { freshTable, startTestDynalite } from './support.js';
-
-const BIN = fileURLToPath(new URL('../../bin/dingtalk-channel.js', import.meta.url));
+import { freshTable, runBin, startTestDynalite } from './support.js';
 
 let db: TestDynalite;
 beforeAll(async () => {
@@ -15,21 +11,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await db.close();
 });
-
-/** Runs the real executable with exactly `env` (plus PATH). */
-function runBin(args: string[], env: NodeJS.ProcessEnv) {
-  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      { env: { PATH: process.env.PATH, ...env }, timeout: 60_000 },
-      (error, stdout, stderr) => {
-        const code = error ? Number((error as { code?: unknown }).code ?? 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
 
 describe('§3 Pairing: the dingtalk-channel executable', () => {
   it('pairing list --json reads DynamoDB named by the environment; exit codes carry through', async () => {

@@ -3,7 +3,9 @@
  * stdout/stderr captured. A dynalite per test file stands in for DynamoDB; each test gets its
  * own table so tests never share state.
  */
+import { execFile } from 'node:child_process';
 import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { vi } from 'vitest';
 import { main } from '../../lib/cli/main.js';
 import type { StateStore } from '../../lib/state/port.js';
@@ -65,4 +67,24 @@ export async function closedPort(): Promise<number> {
   const port = typeof address === 'object' && address ? address.port : 0;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+const BIN = fileURLToPath(new URL('../../bin/dingtalk-channel.js', import.meta.url));
+
+/** Runs the real executable as a child process with exactly `env` (plus PATH). */
+export function runBin(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { env: { PATH: process.env.PATH, ...env }, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        const code = error ? Number((error as { code?: unknown }).code ?? 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
 }

@@ -3,7 +3,7 @@
  * `dingtalk-channel tablestore-fake` subcommand serves a fake instance, and
  * `STATE_BACKEND=tablestore … dingtalk-channel pairing list` reads it like it reads DynamoDB.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,26 +11,13 @@ import { FAKE_DEFAULTS } from '../../lib/cli/tablestore-fake-command.js';
 import { manualClock } from '../../lib/clock.js';
 import { startPairing } from '../../lib/policy/index.js';
 import { TablestoreStateStore } from '../../lib/state/tablestore.js';
+import { runBin } from './support.js';
 
 const BIN = fileURLToPath(new URL('../../bin/dingtalk-channel.js', import.meta.url));
 const TABLE = 'cli_state';
 
 let child: ChildProcess;
 let endpoint: string;
-
-function runBin(args: string[], env: NodeJS.ProcessEnv) {
-  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      { env: { PATH: process.env.PATH, ...env }, timeout: 60_000 },
-      (error, stdout, stderr) => {
-        const code = error ? Number((error as { code?: unknown }).code ?? 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
 
 beforeAll(async () => {
   child = spawn(process.execPath, [BIN, 'tablestore-fake', '--table', TABLE], {

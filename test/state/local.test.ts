@@ -4,16 +4,15 @@
  * compaction that sweeps long-expired records, and the owner commands of another process
  * answered by the running owner.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { manualClock } from '../../lib/clock.js';
 import { startPairing } from '../../lib/policy/index.js';
 import { LOCAL_ENDPOINT_FILE, openLocalStore } from '../../lib/state/local.js';
 import { cond, type StateStore } from '../../lib/state/port.js';
+import { runBin } from '../cli/support.js';
 import { describeStateStoreContract } from './contract.js';
 
 const dirs: string[] = [];
@@ -119,27 +118,10 @@ describe('local store ownership', () => {
       { accountId: 'default', userId: 'alice', nick: 'Alice' },
       { clock: manualClock(Date.now()) },
     );
-    const bin = fileURLToPath(new URL('../../bin/dingtalk-channel.js', import.meta.url));
-    const out = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(
-        process.execPath,
-        [bin, 'pairing', 'list', '--json'],
-        {
-          env: {
-            PATH: process.env.PATH,
-            STATE_DIR: dir,
-            DINGTALK_CLIENT_ID: 'dinglocal',
-            DINGTALK_CLIENT_SECRET: 'local-secret',
-          },
-          timeout: 60_000,
-        },
-        (error, stdout, stderr) =>
-          resolve({
-            code: error ? Number((error as { code?: unknown }).code ?? 1) : 0,
-            stdout,
-            stderr,
-          }),
-      );
+    const out = await runBin(['pairing', 'list', '--json'], {
+      STATE_DIR: dir,
+      DINGTALK_CLIENT_ID: 'dinglocal',
+      DINGTALK_CLIENT_SECRET: 'local-secret',
     });
     expect(out.stderr).toBe('');
     expect(out.code).toBe(0);
