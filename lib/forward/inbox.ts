@@ -169,12 +169,8 @@ function entryKey(event: MessageEvent): string {
   return `${String(createAtOf(event)).padStart(15, '0')}#${event.accountId}#${event.messageId}`;
 }
 
+/** DingTalk's `createAt`, read without parsing the payload (the handler parses it properly). */
 function createAtOf(event: MessageEvent): number {
-  try {
-    const createAt = (JSON.parse(event.data) as { createAt?: unknown }).createAt;
-    if (typeof createAt === 'number' && Number.isInteger(createAt) && createAt > 0) return createAt;
-  } catch {
-    // the handler drops it; it still needs a key
-  }
-  return event.receivedAt;
+  const match = /"createAt"\s*:\s*"?(\d{1,13})[",}\s]/.exec(event.data);
+  return match ? Number(match[1]) : event.receivedAt;
 }

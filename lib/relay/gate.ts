@@ -15,9 +15,10 @@ import type { Logger } from '../log.js';
 import { decideAccess } from '../policy/decide.js';
 
 /** The drop reason when configuration alone drops the message, else undefined. */
+/** Takes the payload the relay already parsed (one JSON parse per delivery at the relay). */
 export type PolicyGate = (
   accountId: string,
-  data: string,
+  payload: Record<string, unknown>,
   messageId?: string,
 ) => string | undefined;
 
@@ -25,12 +26,12 @@ const MAX_HINTED = 10_000;
 
 export function createPolicyGate(config: LoadedConfig, logger: Logger): PolicyGate {
   const hinted = new Set<string>();
-  return (accountId, data) => {
+  return (accountId, payload) => {
     const account = config.accounts.find((a) => a.accountId === accountId);
     if (!account) return undefined;
     let message: ReturnType<typeof parseRobotMessage>;
     try {
-      message = parseRobotMessage(data, { accountId });
+      message = parseRobotMessage(payload, { accountId });
     } catch {
       return undefined; // the pipeline logs and drops it with its field named
     }

@@ -47,7 +47,11 @@ export interface RelayOptions {
   maxWaiting?: number;
   handoffRetryMs?: number;
   /** Drops what configuration alone drops before it takes a slot (gate.ts); ACKed, counted. */
-  gate?: (accountId: string, data: string, messageId: string) => string | undefined;
+  gate?: (
+    accountId: string,
+    payload: Record<string, unknown>,
+    messageId: string,
+  ) => string | undefined;
   /** Extra stream client options (tests shorten backoff and heartbeat). */
   stream?: Partial<
     Omit<StreamClientOptions, 'accountId' | 'clientId' | 'clientSecret' | 'onRobotMessage'>
@@ -170,7 +174,8 @@ export class Relay {
     const counters = this.counters.get(delivery.accountId)!;
     counters.received += 1;
     if (this.stopping) return; // unacked: DingTalk redelivers to a live replica or after restart
-    if (!isRobotPayload(delivery.data)) {
+    const payload = robotPayload(delivery.data);
+    if (!payload) {
       counters.malformed += 1;
       this.log.warn('relay.malformed', {
         account: delivery.accountId,
@@ -180,7 +185,7 @@ export class Relay {
       delivery.ack();
       return;
     }
-    if (this.options.gate?.(delivery.accountId, delivery.data, delivery.messageId)) {
+    if (this.options.gate?.(delivery.accountId, payload, delivery.messageId)) {
       counters.dropped += 1;
       if (delivery.ack()) counters.acked += 1;
       return;
@@ -267,14 +272,17 @@ export class Relay {
   }
 }
 
-/** A robot payload at the relay's level of care: JSON text of an object with a msgId. */
-function isRobotPayload(data: string): boolean {
+/** A robot payload at the relay's level of care: JSON text of an object with a msgId (parsed). */
+function robotPayload(data: string): Record<string, unknown> | undefined {
   try {
     const value = JSON.parse(data) as { msgId?: unknown } | null;
-    return (
-      !!value && typeof value === 'object' && typeof value.msgId === 'string' && value.msgId !== ''
-    );
+    return value &&
+      typeof value === 'object' &&
+      typeof value.msgId === 'string' &&
+      value.msgId !== ''
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }

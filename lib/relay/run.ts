@@ -119,11 +119,11 @@ export async function runRelay(
 /** The gate, reporting each drop as the pipeline would have (`dropped` with its reason). */
 function gateWithOutcomes(gate: PolicyGate, onOutcome: RunRelayOptions['onOutcome']): PolicyGate {
   if (!onOutcome) return gate;
-  return (accountId, data, messageId) => {
-    const reason = gate(accountId, data, messageId);
+  return (accountId, payload, messageId) => {
+    const reason = gate(accountId, payload, messageId);
     if (reason && messageId) {
       onOutcome(
-        { version: 1, accountId, messageId, data, receivedAt: Date.now() },
+        { version: 1, accountId, messageId, data: JSON.stringify(payload), receivedAt: Date.now() },
         { status: 'dropped', reason },
       );
     }
