@@ -41,12 +41,14 @@ export async function handleMessageEvent(
   context: HandleContext,
 ): Promise<HandleOutcome> {
   const left = context.deadline - rt.now();
+  const grace = AbortSignal.timeout(Math.max(1, left + FINISH_GRACE_MS));
   const run: MessageRun = {
     rt,
     event,
     deadline: context.deadline,
     store: storeWithDeadline(rt.store, AbortSignal.timeout(Math.max(1, left))),
-    records: storeWithDeadline(rt.store, AbortSignal.timeout(Math.max(1, left + FINISH_GRACE_MS))),
+    records: storeWithDeadline(rt.store, grace),
+    graceSignal: grace,
     log: rt.logger.child({ account: event.accountId, messageId: event.messageId }),
   };
   const attempt = context.attempt ?? event.attempt;

@@ -33,6 +33,8 @@ export interface MessageRun {
   store: StateStore;
   /** The same store with a short grace past the deadline: the claim and the session use it. */
   records: StateStore;
+  /** Fires that grace past the deadline (sends still open then are cut off). */
+  graceSignal: AbortSignal;
   log: Logger;
   account?: AccountConfig;
   message?: InboundMessage;
@@ -294,7 +296,7 @@ async function deliver(
     // attempted chunk.
     startBy: run.deadline - run.rt.replyReserveMs / 3,
     // Retry sleeps (QPS limits) and a send still open a second past the deadline do stop.
-    signal: AbortSignal.timeout(Math.max(1, run.deadline - run.rt.now() + 1_000)),
+    signal: run.graceSignal,
     beforeSend: (i) => claim?.sending(i) ?? Promise.resolve(),
     settled: (i, landed) => claim?.settled(i, landed),
   });

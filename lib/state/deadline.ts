@@ -32,22 +32,20 @@ export function storeWithDeadline(
   signal: AbortSignal,
   table = 'state',
 ): StateStore {
-  const bounded = <T>(operation: string, call: (o: CallOptions) => Promise<T>): Promise<T> => {
-    if (signal.aborted) return Promise.reject(deadlineError(operation, table, signal.reason));
-    return new Promise<T>((resolve, reject) => {
-      const onAbort = () => reject(deadlineError(operation, table, signal.reason));
-      signal.addEventListener('abort', onAbort, { once: true });
-      call({ signal }).then(
-        (value) => {
-          signal.removeEventListener('abort', onAbort);
-          resolve(value);
-        },
-        (err: unknown) => {
-          signal.removeEventListener('abort', onAbort);
-          reject(err);
-        },
-      );
-    });
+  // One listener for the whole view (not one per call): every call races this promise.
+  const ABORTED = Symbol('aborted');
+  const aborted = new Promise<typeof ABORTED>((resolve) => {
+    if (signal.aborted) resolve(ABORTED);
+    else signal.addEventListener('abort', () => resolve(ABORTED), { once: true });
+  });
+  const bounded = async <T>(
+    operation: string,
+    call: (o: CallOptions) => Promise<T>,
+  ): Promise<T> => {
+    if (signal.aborted) throw deadlineError(operation, table, signal.reason);
+    const result = await Promise.race([call({ signal }), aborted]);
+    if (result === ABORTED) throw deadlineError(operation, table, signal.reason);
+    return result as T;
   };
   return {
     get: (pk, sk, o) => bounded('get', (d) => inner.get(pk, sk, o ?? d)),
