@@ -151,7 +151,9 @@ async function measure(dir: string, runs: number): Promise<Run[]> {
         { ...env, BENCH_EVENT: JSON.stringify(eventFor(sim, i)) },
         dir,
       );
-      const run = JSON.parse(out) as Run & { outcome: { status: string } };
+      // The function writes its metrics (EMF lines) to stdout too; the driver's result is last.
+      const last = out.trim().split('\n').at(-1) ?? '';
+      const run = JSON.parse(last) as Run & { outcome: { status: string } };
       if (run.outcome.status !== 'handled')
         throw new Error(`run ${i}: ${JSON.stringify(run.outcome)}`);
       results.push({ bootMs: run.bootMs, requireMs: run.requireMs, handledMs: run.handledMs });
