@@ -55,7 +55,7 @@ export interface ChaosResult extends Reconciliation {
 }
 
 /** Grace past the handler budget the in-process forwarder allows (lib/forward/inprocess.ts). */
-const FORWARDER_GRACE_MS = 1_000;
+const FORWARDER_GRACE_MS = 2_000;
 const SETTLE_MS = 1_000;
 
 interface Channel {

@@ -12,7 +12,9 @@ import { createLogger, type Logger } from '../log.js';
 import { ACCEPTED, describeFailure, rejected, runHandoff } from './outcome.js';
 import type { Forwarder, HandleOutcome, MessageHandler } from './port.js';
 
-const DEADLINE_GRACE_MS = 1_000;
+// Past the pipeline's own finish grace (1.5 s, lib/pipeline/handler.ts), so a handler that
+// ran into its deadline still writes down what it knows before the relay retries.
+const DEADLINE_GRACE_MS = 2_000;
 
 export interface InProcessForwarderOptions {
   handler: MessageHandler;

@@ -30,9 +30,14 @@ import { type MessageRun, PIPELINE_STEPS, sendText } from './steps.js';
  * The claim and the session records get this much past the deadline, so the finish (abandon,
  * leave) can still be written when a step ran into the deadline: an abandon that cannot be
  * written would leave "maybe sent" marks that make the retry skip chunks never sent. Every
- * platform kills later than this (the function entries keep 2 s; the in-process forwarder 1 s).
+ * platform kills later than this (the function entries keep 2 s).
  */
-const FINISH_GRACE_MS = 1_000;
+const FINISH_GRACE_MS = 1_500;
+/**
+ * Sends still open (or waiting out a QPS retry) this long past the deadline are cut off: well
+ * before the records' grace ends, so what is known of them can still be written.
+ */
+const SEND_GRACE_MS = 500;
 
 /** Handles one forwarded event before `context.deadline` (epoch ms). */
 export async function handleMessageEvent(
@@ -41,14 +46,14 @@ export async function handleMessageEvent(
   context: HandleContext,
 ): Promise<HandleOutcome> {
   const left = context.deadline - rt.now();
-  const grace = AbortSignal.timeout(Math.max(1, left + FINISH_GRACE_MS));
+  const sendsEnd = AbortSignal.timeout(Math.max(1, left + SEND_GRACE_MS));
   const run: MessageRun = {
     rt,
     event,
     deadline: context.deadline,
     store: storeWithDeadline(rt.store, AbortSignal.timeout(Math.max(1, left))),
-    records: storeWithDeadline(rt.store, grace),
-    graceSignal: grace,
+    records: storeWithDeadline(rt.store, AbortSignal.timeout(Math.max(1, left + FINISH_GRACE_MS))),
+    sendSignal: sendsEnd,
     log: rt.logger.child({ account: event.accountId, messageId: event.messageId }),
   };
   const attempt = context.attempt ?? event.attempt;

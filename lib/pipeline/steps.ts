@@ -33,8 +33,8 @@ export interface MessageRun {
   store: StateStore;
   /** The same store with a short grace past the deadline: the claim and the session use it. */
   records: StateStore;
-  /** Fires that grace past the deadline (sends still open then are cut off). */
-  graceSignal: AbortSignal;
+  /** Fires a little past the deadline, before the records' grace ends: open sends are cut off. */
+  sendSignal: AbortSignal;
   log: Logger;
   account?: AccountConfig;
   message?: InboundMessage;
@@ -296,7 +296,7 @@ async function deliver(
     // attempted chunk.
     startBy: run.deadline - run.rt.replyReserveMs / 3,
     // Retry sleeps (QPS limits) and a send still open a second past the deadline do stop.
-    signal: run.graceSignal,
+    signal: run.sendSignal,
     beforeSend: (i) => claim?.sending(i) ?? Promise.resolve(),
     settled: (i, landed) => claim?.settled(i, landed),
   });
