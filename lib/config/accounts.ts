@@ -25,6 +25,8 @@ const INHERITED = [
   'mentionPatterns',
   'textChunkLimit',
   'chunkMode',
+  'replyMode',
+  'card',
   'responsePrefix',
   'isolateContextPerUserInGroup',
 ] as const;

@@ -13,10 +13,12 @@ export const CHANNEL_ROOT = 'channels.dingtalk';
 export const DM_POLICIES = ['disabled', 'allowlist', 'open', 'pairing'] as const;
 export const GROUP_POLICIES = ['open', 'allowlist', 'disabled'] as const;
 export const CHUNK_MODES = ['length', 'newline'] as const;
+export const REPLY_MODES = ['markdown', 'card'] as const;
 
 export type DmPolicy = (typeof DM_POLICIES)[number];
 export type GroupPolicy = (typeof GROUP_POLICIES)[number];
 export type ChunkMode = (typeof CHUNK_MODES)[number];
+export type ReplyMode = (typeof REPLY_MODES)[number];
 
 const ACCOUNT_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
@@ -62,6 +64,9 @@ export const GroupSchema = z
     requireMention: field(z.boolean(), {
       description: 'Overrides the account `requireMention` for this group.',
     }).optional(),
+    replyMode: field(z.enum(REPLY_MODES), {
+      description: 'Overrides the account `replyMode` for this group.',
+    }).optional(),
     users: field(idList, {
       description: 'Only these senders may talk in this group (same matching as `dm.allowFrom`).',
     }).optional(),
@@ -69,6 +74,34 @@ export const GroupSchema = z
     systemPrompt: field(z.string(), {
       description: 'Prepended as a system message for this group.',
     }).optional(),
+  })
+  .strict();
+
+/**
+ * `card`: the AI card reply (dingtalk-protocol.md §6.4, issue 13). Replaced whole by an account
+ * that sets it. The budget counts create and finalize: every reply costs at most `maxCalls`.
+ */
+export const CardSchema = z
+  .object({
+    templateId: field(text, {
+      env: 'DINGTALK_CARD_TEMPLATE_ID',
+      description:
+        'AI card template id (`….schema`) with a `msgContent` markdown variable; any id works in the simulator.',
+    }).default('dingtalk-channel.ai-card.schema'),
+    maxCalls: field(z.int().min(3).max(50), {
+      env: 'DINGTALK_CARD_MAX_CALLS',
+      description:
+        'Paid card API calls per reply, create and the two finalizing calls included; updates are coalesced to fit.',
+    }).default(5),
+    minIntervalMs: field(z.int().min(100).max(60_000), {
+      env: 'DINGTALK_CARD_MIN_INTERVAL_MS',
+      description: 'Minimum time between two card updates of one reply.',
+    }).default(1_000),
+    thinkingDelayMs: field(z.int().min(0).max(60_000), {
+      env: 'DINGTALK_CARD_THINKING_DELAY_MS',
+      description:
+        'A card in the "thinking" state appears after this long without agent text; `0` never.',
+    }).default(1_500),
   })
   .strict();
 
@@ -135,6 +168,11 @@ const fields = {
     description:
       '`length` breaks near the limit; `newline` splits at blank lines, packing paragraphs.',
   }),
+  replyMode: field(z.enum(REPLY_MODES), {
+    env: 'DINGTALK_REPLY_MODE',
+    description:
+      '`markdown` sends the reply when it is complete; `card` streams it into an AI card (settings under `card`).',
+  }),
   responsePrefix: field(z.string(), {
     env: 'DINGTALK_RESPONSE_PREFIX',
     description: 'Text prepended to the first chunk of every reply.',
@@ -146,6 +184,7 @@ const fields = {
 };
 
 const DmField = field(DmSchema, { description: 'Direct-message policy (§2).' });
+const CardField = field(CardSchema, { description: 'AI card replies (`replyMode: card`).' });
 
 /** `accounts.<id>`: the same keys as the root, without defaults (unset = inherited). */
 export const AccountSchema = z
@@ -161,6 +200,8 @@ export const AccountSchema = z
     mentionPatterns: fields.mentionPatterns.optional(),
     textChunkLimit: fields.textChunkLimit.optional(),
     chunkMode: fields.chunkMode.optional(),
+    replyMode: fields.replyMode.optional(),
+    card: CardField.optional(),
     responsePrefix: fields.responsePrefix.optional(),
     isolateContextPerUserInGroup: fields.isolateContextPerUserInGroup.optional(),
   })
@@ -180,6 +221,8 @@ export const ChannelSchema = z
     mentionPatterns: fields.mentionPatterns.default([]),
     textChunkLimit: fields.textChunkLimit.default(4000),
     chunkMode: fields.chunkMode.default('length'),
+    replyMode: fields.replyMode.default('markdown'),
+    card: CardField.prefault({}),
     responsePrefix: fields.responsePrefix.optional(),
     isolateContextPerUserInGroup: fields.isolateContextPerUserInGroup.default(false),
     accounts: field(z.record(AccountIdSchema, AccountSchema), {
@@ -199,6 +242,8 @@ export const ChannelSchema = z
 export type ChannelConfig = z.output<typeof ChannelSchema>;
 /** One `groups` entry. */
 export type GroupConfig = z.output<typeof GroupSchema>;
+/** The `card` object. */
+export type CardConfig = z.output<typeof CardSchema>;
 /** The `dm` object. */
 export type DmConfig = z.output<typeof DmSchema>;
 /** One parsed `accounts.<id>` overlay (unset keys are inherited from the root). */
@@ -220,6 +265,8 @@ export interface AccountConfig {
   mentionPatterns: string[];
   textChunkLimit: number;
   chunkMode: ChunkMode;
+  replyMode: ReplyMode;
+  card: CardConfig;
   responsePrefix?: string;
   isolateContextPerUserInGroup: boolean;
 }

@@ -237,6 +237,19 @@ export class DingTalkApi {
     };
   }
 
+  /**
+   * A `/v1.0/<endpoint>` call with the token, QPS retries and paid-call reporting of every robot
+   * call; the AI card client (cards.ts) uses it for its POST and PUT routes.
+   */
+  call<T>(
+    method: 'POST' | 'PUT',
+    endpoint: string,
+    body: unknown,
+    options: { signal?: AbortSignal; maxAttempts?: number } = {},
+  ): Promise<T> {
+    return this.openApi<T>(endpoint, body, options.signal, method, options.maxAttempts);
+  }
+
   /** A valid access token, from the cache while it has more than 5 minutes left (§6.1). */
   async accessToken(): Promise<string> {
     const key = `${this.apiBase}|${this.options.clientId}`;
@@ -274,13 +287,20 @@ export class DingTalkApi {
   }
 
   /** An OpenAPI call with the token header, QPS-limit retries and one retry on a stale token. */
-  private async openApi<T>(endpoint: string, body: unknown, signal?: AbortSignal): Promise<T> {
+  private async openApi<T>(
+    endpoint: string,
+    body: unknown,
+    signal?: AbortSignal,
+    method: 'POST' | 'PUT' = 'POST',
+    maxAttempts = this.maxAttempts,
+  ): Promise<T> {
     let tokenRetried = false;
     for (let attempt = 0; ; attempt++) {
       const token = await this.accessToken();
       this.report(endpoint, true);
       try {
         return await callDingTalk<T>(endpoint, `${this.apiBase}/v1.0/${endpoint}`, {
+          method,
           body,
           signal,
           headers: { 'x-acs-dingtalk-access-token': token },
@@ -293,7 +313,7 @@ export class DingTalkApi {
           tokenCache.delete(`${this.apiBase}|${this.options.clientId}`);
           continue;
         }
-        if (!isQpsLimit(err.code) || attempt + 1 >= this.maxAttempts) throw err;
+        if (!isQpsLimit(err.code) || attempt + 1 >= maxAttempts) throw err;
         await sleep(this.retryDelay(attempt), signal);
       }
     }

@@ -1,4 +1,5 @@
 /** The shared parts every simulator route works with. */
+import type { CardBook } from './cards.js';
 import type { ConnectionRegistry } from './connections.js';
 import type { Dispatcher } from './delivery.js';
 import type { Directory } from './directory.js';
@@ -18,6 +19,8 @@ export interface SimContext {
   readonly tokens: TokenStore;
   readonly tickets: TicketBook;
   readonly faults: FaultPlan;
+  /** AI cards by outTrackId (§6.4). */
+  readonly cards: CardBook;
   readonly qps: QpsLimiter;
   readonly connections: ConnectionRegistry;
   readonly dispatcher: Dispatcher;

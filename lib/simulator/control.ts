@@ -1,4 +1,5 @@
 /** The simulator's public, in-process API and the control surface the `/__sim/` routes use. */
+import type { SimCard } from './cards.js';
 import type { ConnectionInfo } from './connections.js';
 import type { FaultInput } from './faults.js';
 import type { InjectMessageInput } from './inbound-builder.js';
@@ -41,6 +42,8 @@ export interface SimulatorControl {
   inbound(): InboundRecord[];
   outbox(since?: number): OutboxEntry[];
   acks(): AckRecord[];
+  /** Every AI card with its space, updates in order and state (`GET /__sim/cards`). */
+  cards(): SimCard[];
   connections(): ConnectionInfo[];
   gatewayRequests(options?: { maskSecrets?: boolean }): GatewayRequestRecord[];
   pingViolations(): PingViolation[];

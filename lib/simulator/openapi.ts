@@ -26,6 +26,13 @@ const ROUTES: Record<string, RobotRoute> = {
   'POST /v1.0/robot/oToMessages/batchSend': batchSend,
   'POST /v1.0/robot/groupMessages/send': groupSend,
   'POST /v1.0/robot/messageFiles/download': downloadUrl,
+  // AI cards (§6.4): cards.ts holds them.
+  'POST /v1.0/card/instances/createAndDeliver': (ctx, app, body, res, fail) =>
+    ctx.cards.create(app, body, ctx.directory, res, fail, sendJson),
+  'PUT /v1.0/card/streaming': (ctx, app, body, res, fail) =>
+    ctx.cards.stream(app, body, res, fail, sendJson),
+  'PUT /v1.0/card/instances': (ctx, app, body, res, fail) =>
+    ctx.cards.update(app, body, res, fail, sendJson),
 };
 
 /** Whether the simulator serves this OpenAPI route. */

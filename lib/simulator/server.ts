@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { z } from 'zod';
 import { ChannelError } from '../errors.js';
+import { CardBook, type SimCard } from './cards.js';
 import {
   type ConnectionHooks,
   type ConnectionInfo,
@@ -75,6 +76,10 @@ class SimulatorServer implements Simulator {
       tokens: new TokenStore(clock, options.tokenTtlSeconds),
       tickets: new TicketBook(clock, options.ticketTtlMs),
       faults,
+      cards: new CardBook(
+        () => clock.now(),
+        () => this.ledger.changed(),
+      ),
       qps: new QpsLimiter(clock, options.qpsPerApp),
       connections: this.registry,
       dispatcher: new Dispatcher(options, this.ledger, this.registry),
@@ -209,6 +214,9 @@ class SimulatorServer implements Simulator {
   }
   acks() {
     return [...this.ledger.acks];
+  }
+  cards(): SimCard[] {
+    return this.ctx.cards.list();
   }
   connections() {
     return this.registry.all().map((c) => c.info());

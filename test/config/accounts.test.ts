@@ -24,6 +24,13 @@ describe('§1 multi-account resolution', () => {
       mentionPatterns: [],
       textChunkLimit: 900,
       chunkMode: 'length',
+      replyMode: 'markdown',
+      card: {
+        templateId: 'dingtalk-channel.ai-card.schema',
+        maxCalls: 5,
+        minIntervalMs: 1_000,
+        thinkingDelayMs: 1_500,
+      },
       isolateContextPerUserInGroup: false,
     });
     expect(config.hasCredentials).toBe(true);

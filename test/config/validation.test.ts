@@ -37,7 +37,7 @@ describe('§1 validation: messages name the key path, the source and what is all
       '`channels.dingtalk.dm.polcy` (from DINGTALK_CONFIG) is not a known key; did you mean `policy`? allowed: policy, allowFrom',
     );
     expect(issueAbout(issues, 'usres')).toBe(
-      '`channels.dingtalk.groups["*"].usres` (from DINGTALK_CONFIG) is not a known key; did you mean `users`? allowed: enabled, requireMention, users, tools, systemPrompt',
+      '`channels.dingtalk.groups["*"].usres` (from DINGTALK_CONFIG) is not a known key; did you mean `users`? allowed: enabled, requireMention, replyMode, users, tools, systemPrompt',
     );
     expect(issueAbout(issues, 'zzzzzzzz')).not.toContain('did you mean');
   });
