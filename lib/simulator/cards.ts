@@ -78,7 +78,7 @@ export class CardBook {
     res: ServerResponse,
     fail: Fail,
     send: (res: ServerResponse, status: number, body: unknown) => void,
-  ): void {
+  ) {
     const { cardTemplateId, outTrackId } = body;
     if (typeof cardTemplateId !== 'string' || cardTemplateId === '') {
       return fail(400, 'invalidParameter.cardTemplateId.empty', '`cardTemplateId` is required');
@@ -146,7 +146,7 @@ export class CardBook {
     res: ServerResponse,
     fail: Fail,
     send: (res: ServerResponse, status: number, body: unknown) => void,
-  ): void {
+  ) {
     const card = this.ownCard(app, body.outTrackId, fail);
     if (!card) return;
     const { key, content, guid } = body;
@@ -191,7 +191,7 @@ export class CardBook {
     res: ServerResponse,
     fail: Fail,
     send: (res: ServerResponse, status: number, body: unknown) => void,
-  ): void {
+  ) {
     const card = this.ownCard(app, body.outTrackId, fail);
     if (!card) return;
     const params = cardParams(body.cardData, fail);
