@@ -11,6 +11,7 @@
 import { registerSecret, urlCredentials } from '../log.js';
 import { boundHistory } from './history.js';
 import { buildChatMessages } from './openai-messages.js';
+import { streamCompletion } from './openai-stream.js';
 import { type Agent, AgentError, type AgentRequest } from './port.js';
 import { describeEndpoint, type FetchFn, postJson } from './transport.js';
 
@@ -82,11 +83,11 @@ export function createOpenAiAgent(options: OpenAiAgentOptions): Agent {
     // Non-vision models only read a "[picture]" note; vision models get the bytes inline.
     mediaAccess: options.vision ? 'bytes' : 'none',
     model: options.model,
-    async respond(request, { signal }) {
+    async respond(request, { signal, onText }) {
       const callHeaders = openclaw
         ? { ...headers, [OPENCLAW_SESSION_HEADER]: request.sessionKey }
         : headers;
-      const { json, status } = await postJson({
+      const init = {
         agent: name,
         url,
         headers: callHeaders,
@@ -95,7 +96,13 @@ export function createOpenAiAgent(options: OpenAiAgentOptions): Agent {
         timeoutMs: options.timeoutMs,
         secrets,
         fetch: options.fetch,
-      });
+      };
+      // A caller that shows progress (card replies) gets the answer as the model writes it.
+      if (onText) {
+        init.body.stream = true;
+        return { text: await streamCompletion(init, onText) };
+      }
+      const { json, status } = await postJson(init);
       return { text: completionText(json, `${name} agent: ${describeEndpoint(url)}`, status) };
     },
   };

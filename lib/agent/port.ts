@@ -61,6 +61,11 @@ export interface AgentReply {
 export interface AgentCallOptions {
   /** Aborts when the message function runs out of time. */
   signal: AbortSignal;
+  /**
+   * Streaming agents call this with the whole answer so far each time it grows (card replies,
+   * issue 13). Optional both ways: an agent that does not stream just returns its reply.
+   */
+  onText?: (textSoFar: string) => void;
 }
 
 /** An AI agent behind the channel. */

@@ -86,7 +86,7 @@ export async function postJson(init: PostJsonInit): Promise<PostJsonResult> {
   }
 }
 
-function transportError(
+export function transportError(
   init: PostJsonInit,
   endpoint: string,
   signal: AbortSignal,
@@ -128,7 +128,7 @@ function networkReason(err: unknown): string {
  * (401/403) often quote part of the key ("Incorrect API key provided: sk-ab***yz"), so they get
  * none; other bodies are masked and cut.
  */
-function safeExcerpt(status: number, body: string, secrets: readonly string[]): string {
+export function safeExcerpt(status: number, body: string, secrets: readonly string[]): string {
   if (status === 401 || status === 403) return '';
   // Mask before cutting, so a cut can never leave half a secret behind.
   const masked = hideSecrets(body.replace(/\s+/g, ' ').trim(), secrets);

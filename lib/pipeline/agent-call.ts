@@ -32,12 +32,20 @@ export interface AgentCallResult {
 export async function callAgent(
   agent: Agent,
   input: AgentCallInput,
-  deps: { api: DingTalkApi; signal: AbortSignal; logger: Logger },
+  deps: {
+    api: DingTalkApi;
+    signal: AbortSignal;
+    logger: Logger;
+    onText?: (textSoFar: string) => void;
+  },
 ): Promise<AgentCallResult> {
   try {
     const media = await resolveMedia(agent.mediaAccess, input.message, deps);
     const request = buildRequest(agent, input, media);
-    const reply = await agent.respond(request, { signal: deps.signal });
+    const reply = await agent.respond(request, {
+      signal: deps.signal,
+      ...(deps.onText ? { onText: deps.onText } : {}),
+    });
     return { text: reply.text, answered: true };
   } catch (err) {
     deps.logger.warn('agent.failed', { msgId: input.message.msgId, error: errorSummary(err) });

@@ -7,6 +7,7 @@
 
 import type { GroupSettings } from '../policy/types.js';
 import { callAgent } from './agent-call.js';
+import { abortCard, cardReplyFor, finishCard } from './card-turn.js';
 import { HELP_TEXT, parseCommand, statusText, whoamiText } from './commands.js';
 import { appendToHistory, loadHistory, resetHistory, type SessionHistory } from './history.js';
 import { type MessageRun, need, sendText } from './steps.js';
@@ -36,6 +37,7 @@ export async function converse(run: MessageRun): Promise<void> {
   const signal = AbortSignal.timeout(
     Math.max(1, run.deadline - run.rt.now() - run.rt.replyReserveMs),
   );
+  const card = cardReplyFor(run);
   const result = await callAgent(
     agent,
     {
@@ -46,23 +48,33 @@ export async function converse(run: MessageRun): Promise<void> {
       group: run.group,
       history: history.turns,
     },
-    { api: run.rt.apiFor(account), signal, logger: run.log },
+    {
+      api: run.rt.apiFor(account),
+      signal,
+      logger: run.log,
+      ...(card ? { onText: (t: string) => card.onText(t) } : {}),
+    },
   );
   const limits = run.rt.config.settings.agent;
   const remember = stateless && result.answered;
-  await sendText(run, result.text, {
-    alongside: remember
-      ? appendToHistory(
-          run.store,
-          account.accountId,
-          key,
-          history,
-          { msgId: message.msgId, user: text, assistant: result.text },
-          { maxTurns: limits.maxHistoryTurns, maxChars: limits.maxHistoryChars },
-          run.rt.now(),
-        )
-      : undefined,
-  });
+  const alongside = remember
+    ? appendToHistory(
+        run.store,
+        account.accountId,
+        key,
+        history,
+        { msgId: message.msgId, user: text, assistant: result.text },
+        { maxTurns: limits.maxHistoryTurns, maxChars: limits.maxHistoryChars },
+        run.rt.now(),
+      )
+    : undefined;
+  if (!card) return sendText(run, result.text, { alongside });
+  try {
+    await finishCard(run, card, result, alongside);
+  } catch (err) {
+    await abortCard(run, card, err);
+    throw err;
+  }
 }
 
 async function commandText(run: MessageRun, name: 'status' | 'help' | 'whoami'): Promise<string> {

@@ -15,6 +15,7 @@ import { pairingGate } from '../policy/pairing-store.js';
 import type { DropReason, GroupSettings } from '../policy/types.js';
 import type { StateStore } from '../state/port.js';
 import { boundReply, inputLength, MAX_INPUT_CHARS } from './bounds.js';
+import { cardModeOf, resumeCard } from './card-turn.js';
 import { converse } from './converse.js';
 import { claimMessage, type MessageClaim, type ReplyProgress } from './dedup.js';
 import { InputTooLargeError } from './failure.js';
@@ -146,7 +147,9 @@ const resume: Step = async (run) => {
   const progress = run.claim?.resumed;
   if (!progress) return undefined;
   await takeSession(run);
-  await sendStored(run, progress);
+  // Card mode: nothing went out as markdown yet, so the stored reply closes the message's card.
+  if (progress.attempted === 0 && cardModeOf(run)) await resumeCard(run, progress.reply);
+  else await sendStored(run, progress);
   return { status: 'handled', reason: 'resumed' };
 };
 

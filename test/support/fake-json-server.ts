@@ -23,6 +23,11 @@ export interface ServerAnswer {
   contentType?: string;
   /** Wait this long before answering (the client may give up first). */
   delayMs?: number;
+  /**
+   * A streamed body (server-sent events): after the head, each part is written `gapMs` after
+   * the one before; `cut` destroys the connection after the parts instead of ending it.
+   */
+  parts?: { chunks: string[]; gapMs: number; cut?: boolean };
 }
 
 export type ServerHandler = (request: RecordedRequest) => ServerAnswer | Promise<ServerAnswer>;
@@ -50,7 +55,26 @@ export async function startJsonServer(handle: ServerHandler): Promise<JsonServer
   const send = (res: ServerResponse, answer: ServerAnswer) => {
     if (res.destroyed || res.writableEnded) return;
     res.writeHead(answer.status, { 'content-type': answer.contentType ?? 'application/json' });
-    res.end(answer.body);
+    if (!answer.parts) {
+      res.end(answer.body);
+      return;
+    }
+    const { chunks, gapMs, cut } = answer.parts;
+    const next = (i: number) => {
+      if (res.destroyed) return;
+      if (i >= chunks.length) {
+        if (cut) res.destroy();
+        else res.end(answer.body);
+        return;
+      }
+      res.write(chunks[i]);
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        next(i + 1);
+      }, gapMs);
+      timers.add(timer);
+    };
+    next(0);
   };
 
   const server = createServer((req, res) => {

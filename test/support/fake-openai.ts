@@ -1,8 +1,9 @@
 /**
  * A fake OpenAI-compatible `POST /v1/chat/completions` server on 127.0.0.1:0 for tests. It
  * records every request (headers + body) and answers with a configurable responder: a reply
- * text, a delay, an HTTP error, a malformed body or any JSON. Only `stream: false` is supported
- * (`stream: true` gets a 400).
+ * text, a delay, an HTTP error, a malformed body or any JSON. A `stream: true` request gets its
+ * text as server-sent `chat.completion.chunk` events ending in `data: [DONE]` (OpenAI's
+ * streaming format): a `stream` answer names the pieces, their spacing and an optional cut.
  *
  *   const ai = await startFakeOpenAi({ respond: (req) => ({ text: 'hi', delayMs: 50 }) });
  *   createOpenAiAgent({ baseUrl: ai.baseUrl, … });  …  await ai.close();
@@ -33,7 +34,9 @@ export type FakeOpenAiAnswer =
   /** A body that is not JSON. */
   | { malformed: string; status?: number; delayMs?: number }
   /** Any JSON body with status 200 (e.g. one without `choices`). */
-  | { json: unknown; delayMs?: number };
+  | { json: unknown; delayMs?: number }
+  /** Streamed pieces `gapMs` apart (a plain `text` answer streams as one piece); `cut` breaks off. */
+  | { stream: string[]; gapMs?: number; cut?: boolean; delayMs?: number };
 
 export type FakeOpenAiResponder = (
   request: FakeOpenAiRequest,
@@ -88,8 +91,52 @@ function errorBody(message: string, type: string): string {
   return JSON.stringify({ error: { message, type, code: null } });
 }
 
+function chunkEvent(request: FakeOpenAiRequest, id: string, delta: object, finish: string | null) {
+  const chunk = {
+    id,
+    object: 'chat.completion.chunk',
+    created: Math.floor(Date.now() / 1000),
+    model: request.body.model ?? 'fake-model',
+    choices: [{ index: 0, delta, finish_reason: finish }],
+  };
+  return `data: ${JSON.stringify(chunk)}\n\n`;
+}
+
+function streamAnswer(
+  request: FakeOpenAiRequest,
+  pieces: string[],
+  options: { gapMs?: number; cut?: boolean; delayMs?: number },
+) {
+  completionSeq += 1;
+  const id = `chatcmpl-fake-${completionSeq}`;
+  const events = pieces.map((p) => chunkEvent(request, id, { content: p }, null));
+  // The role chunk and the first piece go out together; `gapMs` spaces the pieces after it.
+  const chunks = [
+    `${chunkEvent(request, id, { role: 'assistant', content: '' }, null)}${events[0] ?? ''}`,
+    ...events.slice(1),
+  ];
+  if (!options.cut) chunks.push(chunkEvent(request, id, {}, 'stop'));
+  return {
+    status: 200,
+    contentType: 'text/event-stream',
+    body: options.cut ? '' : 'data: [DONE]\n\n',
+    delayMs: options.delayMs,
+    parts: { chunks, gapMs: options.gapMs ?? 0, ...(options.cut ? { cut: true } : {}) },
+  };
+}
+
 function toServerAnswer(request: FakeOpenAiRequest, answer: FakeOpenAiAnswer) {
   const delayMs = answer.delayMs;
+  const streaming = request.body.stream === true;
+  if ('stream' in answer) {
+    if (!streaming)
+      return { status: 200, body: completionBody(request, answer.stream.join('')), delayMs };
+    return streamAnswer(request, answer.stream, answer);
+  }
+  if ('text' in answer && streaming) {
+    const text = typeof answer.text === 'string' ? answer.text : JSON.stringify(answer.text);
+    return streamAnswer(request, [text], { delayMs });
+  }
   if ('text' in answer) return { status: 200, body: completionBody(request, answer.text), delayMs };
   if ('malformed' in answer) {
     return { status: answer.status ?? 200, body: answer.malformed, delayMs };
@@ -115,11 +162,8 @@ function protocolError(request: FakeOpenAiRequest) {
   if (typeof request.rawBody !== 'string' || request.rawBody === '' || !request.body) {
     return { status: 400, body: errorBody('body is not JSON', 'invalid_request_error') };
   }
-  if (request.body.stream === true) {
-    return {
-      status: 400,
-      body: errorBody('the fake supports stream: false only', 'invalid_request_error'),
-    };
+  if (request.body.stream !== undefined && typeof request.body.stream !== 'boolean') {
+    return { status: 400, body: errorBody('stream must be a boolean', 'invalid_request_error') };
   }
   if (!Array.isArray(request.body.messages)) {
     return { status: 400, body: errorBody('messages must be an array', 'invalid_request_error') };

@@ -1,0 +1,296 @@
+/**
+ * A reply streamed into a DingTalk AI card (issue 13; dingtalk-protocol.md §6.4), within a hard
+ * budget of paid API calls.
+ *
+ * Call plan for a budget of N (default 5):
+ * - create (`createAndDeliver`, flowStatus 2 with the first text; or flowStatus 1 "thinking" when
+ *   the agent has said nothing after `thinkingDelayMs`): 1 call;
+ * - updates (`card/streaming`, full content, at least `minIntervalMs` apart): what is left after
+ *   the create and the 2 finalizing calls are reserved, so N − 3 at most; text that arrives
+ *   between two updates is coalesced, only the newest full content goes out;
+ * - finalize: `card/streaming` with `isFinalize` and the final content, then `card/instances`
+ *   with flowStatus 3 (finished) or 5 (failed). The client's spinner follows flowStatus, so the
+ *   status call is what closes the card. A card first created at the end (a fast, or a
+ *   non-streaming, agent) is created finished in one call.
+ *
+ * 403 QPS answers (§6.2) are not counted as paid calls (DingTalk refused them before doing
+ * anything); a skipped update is simply covered by the next one, and the finalizing calls are
+ * retried with backoff (at most QPS_RETRIES times each) so the final content is not lost.
+ */
+import type { CardApi, CardSpace } from '../dingtalk/cards.js';
+import { CARD_CONTENT_KEY, FlowStatus } from '../dingtalk/cards.js';
+import { isQpsLimit, sleep } from '../dingtalk/http.js';
+import { DingTalkApiError, errorSummary } from '../errors.js';
+import type { Logger } from '../log.js';
+
+/** Calls reserved for the end: the finalizing stream call and the closing status. */
+const FINAL_CALLS = 2;
+const QPS_RETRIES = 4;
+const QPS_BACKOFF_MS = 250;
+/**
+ * What one card shows. DingTalk documents no size limit for an AI card variable; its documented
+ * message bound is 20 000 bytes (§5 460101), so a card holds that much and the rest of a longer
+ * reply follows as markdown.
+ */
+export const CARD_MAX_BYTES = 20_000;
+/** The create answer DingTalk gives an `outTrackId` it has seen: the card of an earlier attempt. */
+const EXISTING_CARD = 'invalidParameter.outTrackId.duplicate';
+
+export interface CardReplyOptions {
+  cards: CardApi;
+  outTrackId: string;
+  templateId: string;
+  space: CardSpace;
+  maxCalls: number;
+  minIntervalMs: number;
+  /** 0: no thinking state. */
+  thinkingDelayMs: number;
+  now: () => number;
+  logger: Logger;
+  /** Bounds every card call (the message's deadline plus a short grace). */
+  signal: AbortSignal;
+}
+
+/** How the reply ended up: what the card shows, and what must still go out as markdown. */
+export interface CardOutcome {
+  /** The card exists and is closed (finished or failed). */
+  closed: boolean;
+  /** Paid card calls this reply spent. */
+  calls: number;
+  /** Text for the markdown path: everything when no card exists, else what did not fit. */
+  markdown?: string;
+  /** The card exists but could not be closed (its status call failed). */
+  stuck?: boolean;
+}
+
+/** One reply's card. Feed it with `onText`, end it with `finish` (exactly once). */
+export class CardReply {
+  readonly #o: CardReplyOptions;
+  #state: 'none' | 'open' | 'unavailable' = 'none';
+  #shown = '';
+  #latest = '';
+  #calls = 0;
+  #lastCallAt = Number.NEGATIVE_INFINITY;
+  #queue: Promise<void> = Promise.resolve();
+  #timer: NodeJS.Timeout | undefined;
+  #thinking: NodeJS.Timeout | undefined;
+  #finished = false;
+  #ending: Promise<CardOutcome> | undefined;
+  /** A retry found the card of an earlier attempt (create answered "exists"). */
+  resumed = false;
+
+  constructor(options: CardReplyOptions) {
+    this.#o = options;
+    if (options.thinkingDelayMs > 0) {
+      this.#thinking = setTimeout(
+        () => this.#enqueue(() => this.#create('')),
+        options.thinkingDelayMs,
+      );
+      this.#thinking.unref();
+    }
+  }
+
+  /** The agent's text the card was last given (shown or about to be). */
+  get textSoFar(): string {
+    return this.#latest;
+  }
+
+  /** Paid calls so far. */
+  get calls(): number {
+    return this.#calls;
+  }
+
+  /** The agent's whole answer so far. */
+  onText(textSoFar: string): void {
+    if (this.#finished) return;
+    this.#latest = fitCard(textSoFar).card;
+    if (this.#state === 'none') {
+      this.#clearThinking();
+      this.#enqueue(() => this.#create(this.#latest));
+      return;
+    }
+    this.#schedule();
+  }
+
+  /**
+   * Ends the reply: the card gets `text` (failed: with the note appended) and is closed. Never
+   * throws: a card that cannot be finished hands its text to the markdown path.
+   */
+  finish(text: string, how: { failed?: boolean } = {}): Promise<CardOutcome> {
+    // Once only: a later call (an error after the card was closed) gets the first outcome.
+    this.#ending ??= this.#end(text, how);
+    return this.#ending;
+  }
+
+  async #end(text: string, how: { failed?: boolean }): Promise<CardOutcome> {
+    this.#finished = true;
+    this.#clearThinking();
+    if (this.#timer) clearTimeout(this.#timer);
+    await this.#queue;
+    const { card, rest } = fitCard(text);
+    if (this.#state === 'unavailable') return { closed: false, calls: this.#calls, markdown: text };
+    const status = how.failed ? FlowStatus.failed : FlowStatus.finished;
+    if (this.#state === 'none') {
+      await this.#create(card, status);
+      if ((this.#state as string) !== 'open')
+        return { closed: false, calls: this.#calls, markdown: text };
+      if (!this.resumed) return this.#outcome(true, rest);
+    }
+    try {
+      await this.#final(() =>
+        this.#o.cards.stream(
+          this.#o.outTrackId,
+          card,
+          { finalize: true, error: how.failed },
+          this.#o.signal,
+        ),
+      );
+      this.#shown = card;
+    } catch (err) {
+      this.#o.logger.warn('card.finalize_stream_failed', { error: errorSummary(err) });
+    }
+    // The status closes the card even when the content call failed: it then shows what it showed.
+    const params: Record<string, string> = { flowStatus: status };
+    if (this.#shown !== card) params[CARD_CONTENT_KEY] = card;
+    try {
+      await this.#final(() => this.#o.cards.update(this.#o.outTrackId, params, this.#o.signal));
+      this.#shown = card;
+    } catch (err) {
+      this.#o.logger.error('card.close_failed', { error: errorSummary(err) });
+      return { closed: false, stuck: true, calls: this.#calls };
+    }
+    return this.#outcome(true, rest);
+  }
+
+  #outcome(closed: boolean, markdown: string): CardOutcome {
+    return { closed, calls: this.#calls, ...(markdown ? { markdown } : {}) };
+  }
+
+  #enqueue(call: () => Promise<void>): void {
+    this.#queue = this.#queue.then(call, call);
+  }
+
+  #clearThinking(): void {
+    if (this.#thinking) clearTimeout(this.#thinking);
+    this.#thinking = undefined;
+  }
+
+  /** Updates left once the create (if still to come) and the finalize are reserved. */
+  #updatesLeft(): number {
+    return this.#o.maxCalls - this.#calls - FINAL_CALLS - (this.#state === 'none' ? 1 : 0);
+  }
+
+  #schedule(): void {
+    if (this.#timer || this.#finished || this.#state !== 'open' || this.#updatesLeft() <= 0) return;
+    const wait = Math.max(0, this.#lastCallAt + this.#o.minIntervalMs - this.#o.now());
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#enqueue(() => this.#update());
+    }, wait);
+    this.#timer.unref();
+  }
+
+  async #update(): Promise<void> {
+    if (this.#finished || this.#state !== 'open' || this.#updatesLeft() <= 0) return;
+    const content = this.#latest;
+    if (content === this.#shown) return;
+    try {
+      await this.#paid(() =>
+        this.#o.cards.stream(this.#o.outTrackId, content, { finalize: false }, this.#o.signal),
+      );
+      this.#shown = content;
+    } catch (err) {
+      // Covered by the next update or the finalize (each carries the full content).
+      this.#o.logger.warn('card.update_failed', { error: errorSummary(err) });
+    }
+    if (this.#latest !== this.#shown) this.#schedule();
+  }
+
+  async #create(content: string, status?: string): Promise<void> {
+    if (this.#state !== 'none') return;
+    const flow = status ?? (content ? FlowStatus.inputting : FlowStatus.processing);
+    try {
+      await this.#paid(() =>
+        this.#o.cards.create(
+          this.#o.outTrackId,
+          this.#o.templateId,
+          this.#o.space,
+          { flowStatus: flow, [CARD_CONTENT_KEY]: content, config: '{"autoLayout":true}' },
+          this.#o.signal,
+        ),
+      );
+      this.#state = 'open';
+      this.#shown = content;
+    } catch (err) {
+      if (err instanceof DingTalkApiError && err.code === EXISTING_CARD) {
+        // The card of an earlier attempt of this message (same outTrackId): go on with it.
+        this.#state = 'open';
+        this.resumed = true;
+        this.#o.logger.info('card.resumed', { outTrackId: this.#o.outTrackId });
+        await this.#reopen(content);
+        return;
+      }
+      this.#state = 'unavailable';
+      this.#o.logger.warn('card.create_failed', { error: errorSummary(err) });
+    }
+    if (this.#latest !== this.#shown) this.#schedule();
+  }
+
+  /** A resumed card may have been closed by the failed attempt: show it as in progress again. */
+  async #reopen(content: string): Promise<void> {
+    if (this.#finished || this.#updatesLeft() <= 0) return;
+    try {
+      await this.#paid(() =>
+        this.#o.cards.update(
+          this.#o.outTrackId,
+          {
+            flowStatus: content ? FlowStatus.inputting : FlowStatus.processing,
+            [CARD_CONTENT_KEY]: content,
+          },
+          this.#o.signal,
+        ),
+      );
+      this.#shown = content;
+    } catch (err) {
+      this.#o.logger.warn('card.reopen_failed', { error: errorSummary(err) });
+    }
+  }
+
+  /** One paid call (QPS refusals are not charged; a refused update is not retried). */
+  async #paid(call: () => Promise<void>): Promise<void> {
+    this.#lastCallAt = this.#o.now();
+    try {
+      await call();
+      this.#calls += 1;
+    } catch (err) {
+      if (!(err instanceof DingTalkApiError && isQpsLimit(err.code))) this.#calls += 1;
+      throw err;
+    }
+  }
+
+  /** A finalizing call: QPS refusals back off and retry, so the final content is not lost. */
+  async #final(call: () => Promise<void>): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.#paid(call);
+        return;
+      } catch (err) {
+        const qps = err instanceof DingTalkApiError && isQpsLimit(err.code);
+        if (!qps || attempt >= QPS_RETRIES) throw err;
+        await sleep(QPS_BACKOFF_MS * 2 ** attempt, this.#o.signal);
+      }
+    }
+  }
+}
+
+/** Splits a reply into what the card shows and the rest (a follow-up markdown message). */
+export function fitCard(text: string): { card: string; rest: string } {
+  if (Buffer.byteLength(text) <= CARD_MAX_BYTES) return { card: text, rest: '' };
+  let cut = Math.min(text.length, CARD_MAX_BYTES);
+  while (cut > 0 && Buffer.byteLength(text.slice(0, cut)) > CARD_MAX_BYTES) cut -= 1;
+  // Never split a surrogate pair.
+  if (cut > 0 && /[\uD800-\uDBFF]/.test(text[cut - 1] ?? '')) cut -= 1;
+  const lastBreak = text.lastIndexOf('\n', cut);
+  if (lastBreak > cut / 2) cut = lastBreak;
+  return { card: text.slice(0, cut), rest: text.slice(cut).replace(/^\n+/, '') };
+}
