@@ -9,6 +9,7 @@ import type { GroupSettings } from '../policy/types.js';
 import { callAgent } from './agent-call.js';
 import { HELP_TEXT, parseCommand, statusText, whoamiText } from './commands.js';
 import { appendToHistory, loadHistory, resetHistory, type SessionHistory } from './history.js';
+import type { MediaLimits } from './media-fetch.js';
 import { type MessageRun, need, sendText } from './steps.js';
 
 export async function converse(run: MessageRun): Promise<void> {
@@ -46,7 +47,7 @@ export async function converse(run: MessageRun): Promise<void> {
       group: run.group,
       history: history.turns,
     },
-    { api: run.rt.apiFor(account), signal, logger: run.log },
+    { api: run.rt.apiFor(account), signal, logger: run.log, mediaLimits: mediaLimitsOf(run) },
   );
   const limits = run.rt.config.settings.agent;
   const remember = stateless && result.answered;
@@ -63,6 +64,16 @@ export async function converse(run: MessageRun): Promise<void> {
         )
       : undefined,
   });
+}
+
+function mediaLimitsOf(run: MessageRun): MediaLimits {
+  const agent = run.rt.config.settings.agent;
+  return {
+    maxDownloads: agent.maxMediaDownloads,
+    concurrency: agent.mediaConcurrency,
+    maxFileBytes: agent.maxMediaFileBytes,
+    maxMessageBytes: agent.maxMediaMessageBytes,
+  };
 }
 
 async function commandText(run: MessageRun, name: 'status' | 'help' | 'whoami'): Promise<string> {
