@@ -25,6 +25,47 @@ export interface HttpAgentOptions {
 /** Version of the JSON contract in the request's `version` field. */
 export const HTTP_AGENT_CONTRACT_VERSION = 1;
 
+/** One attachment; `status` says why `url` is null (`unavailable`, `not_downloaded`) or `ok`. */
+export interface HttpAgentMedia {
+  kind: string;
+  url: string | null;
+  fileName: string | null;
+  mimeType: string | null;
+  status: 'ok' | 'unavailable' | 'not_downloaded';
+}
+
+/** A quoted message in the request body. */
+export interface HttpAgentQuote {
+  msgtype: string;
+  senderNick: string | null;
+  fromBot: boolean;
+  text: string;
+  media: HttpAgentMedia[];
+  quote: HttpAgentQuote | null;
+}
+
+function mediaBody(media: AgentRequest['media']): HttpAgentMedia[] {
+  return media.map((m) => ({
+    kind: m.kind,
+    url: m.url ?? null,
+    fileName: m.fileName ?? null,
+    mimeType: m.mimeType ?? m.data?.mimeType ?? null,
+    status: m.status ?? 'ok',
+  }));
+}
+
+function quoteBody(quote: AgentRequest['quote']): HttpAgentQuote | null {
+  if (!quote) return null;
+  return {
+    msgtype: quote.msgtype,
+    senderNick: quote.senderNick ?? null,
+    fromBot: quote.fromBot,
+    text: quote.text,
+    media: mediaBody(quote.media),
+    quote: quoteBody(quote.quote),
+  };
+}
+
 /** The request body of contract version 1. */
 export interface HttpAgentRequestBody {
   version: 1;
@@ -32,7 +73,9 @@ export interface HttpAgentRequestBody {
   accountId: string;
   sessionKey: string;
   text: string;
-  media: { kind: string; url: string | null; fileName: string | null; mimeType: string | null }[];
+  media: HttpAgentMedia[];
+  /** The quoted message of a quote-reply, or null. */
+  quote: HttpAgentQuote | null;
   sender: { id: string; nick: string | null };
   conversation: { id: string; type: 'dm' | 'group'; title: string | null };
   tools: { allow: string[]; deny: string[] } | null;
@@ -51,12 +94,8 @@ export function httpAgentRequestBody(
     accountId: request.accountId,
     sessionKey: request.sessionKey,
     text: request.text,
-    media: request.media.map((m) => ({
-      kind: m.kind,
-      url: m.url ?? null,
-      fileName: m.fileName ?? null,
-      mimeType: m.mimeType ?? m.data?.mimeType ?? null,
-    })),
+    media: mediaBody(request.media),
+    quote: quoteBody(request.quote),
     sender: { id: request.sender.id, nick: request.sender.nick ?? null },
     conversation: {
       id: request.conversation.id,

@@ -71,7 +71,14 @@ function pictureUrl(item: AgentMedia): string | undefined {
 
 /** How a medium the model does not receive appears in the text. */
 function mediaNote(item: AgentMedia, text: string): string | undefined {
-  const named = (label: string) => (item.fileName ? `[${label}: ${item.fileName}]` : `[${label}]`);
+  const suffix =
+    item.status === 'unavailable'
+      ? ' (could not be downloaded)'
+      : item.status === 'not_downloaded'
+        ? ' (not downloaded: over the per-message limit)'
+        : '';
+  const named = (label: string) =>
+    item.fileName ? `[${label}: ${item.fileName}${suffix}]` : `[${label}${suffix}]`;
   switch (item.kind) {
     case 'picture':
       return named('picture');

@@ -28,6 +28,26 @@ export interface AgentMedia {
   mimeType?: string;
   /** Bytes fetched by the pipeline, for vision-capable models. */
   data?: { base64: string; mimeType: string };
+  /**
+   * `unavailable`: the download failed (expired code, too large, not a DingTalk host);
+   * `not_downloaded`: past the per-message download cap. Absent when fetched or not needed.
+   */
+  status?: 'unavailable' | 'not_downloaded';
+}
+
+/** The message the user's message quotes (a quote-reply), as context for the new text. */
+export interface AgentQuote {
+  /** The quoted message's DingTalk type (`text`, `richText`, `picture`, `file`, `interactiveCard`, …). */
+  msgtype: string;
+  senderNick?: string;
+  /** True when the quoted message is the bot's own earlier reply. */
+  fromBot: boolean;
+  /** Its readable text (a placeholder when it has none). */
+  text: string;
+  /** Its attachments, resolved under the same caps as the message's own. */
+  media: AgentMedia[];
+  /** A quote inside the quote. */
+  quote?: AgentQuote;
 }
 
 /** A group's tool policy (§4): deny wins; a non-empty `allow` means only those. */
@@ -51,6 +71,8 @@ export interface AgentRequest {
   systemPrompt?: string;
   /** Earlier turns, oldest first; empty for agents with `keepsHistory`. */
   history: ChatTurn[];
+  /** The quoted message, when this one is a quote-reply (its text is also prefixed to `text`). */
+  quote?: AgentQuote;
 }
 
 /** The agent's answer. An empty text or `NO_REPLY` means "send nothing" (§7). */

@@ -138,6 +138,24 @@ export const AgentSection = z
       secret: true,
       description: 'Bearer token sent to the `http` agent.',
     }).optional(),
+    maxMediaDownloads: field(z.int().min(0), {
+      env: 'AGENT_MAX_MEDIA_DOWNLOADS',
+      description:
+        'Media items of one message (quote included) fetched for the agent; each is a paid `messageFiles/download` call. The rest are listed as not downloaded.',
+    }).default(4),
+    mediaConcurrency: field(z.int().min(1).max(16), {
+      env: 'AGENT_MEDIA_CONCURRENCY',
+      description: 'Media downloads of one message running at once.',
+    }).default(2),
+    maxMediaFileBytes: field(z.int().min(1), {
+      env: 'AGENT_MAX_MEDIA_FILE_BYTES',
+      description:
+        'Largest media file whose bytes are fetched for the agent (larger ones are unavailable).',
+    }).default(10 * 1024 * 1024),
+    maxMediaMessageBytes: field(z.int().min(1), {
+      env: 'AGENT_MAX_MEDIA_MESSAGE_BYTES',
+      description: 'Media bytes fetched for one message in total.',
+    }).default(20 * 1024 * 1024),
     httpKeepsHistory: field(z.boolean(), {
       env: 'AGENT_HTTP_KEEPS_HISTORY',
       description:

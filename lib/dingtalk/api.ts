@@ -8,13 +8,50 @@
  * Paid calls (counted against an org's monthly quota: everything but token calls) are reported
  * through `onCall` so benchmarks can show that a webhook reply costs none.
  */
-import { ChannelError, DingTalkApiError } from '../errors.js';
+import { ChannelError, DingTalkApiError, DingTalkNetworkError } from '../errors.js';
 import { registerSecret } from '../log.js';
 import { callDingTalk, type FetchLike, isQpsLimit, sleep } from './http.js';
 import { DEFAULT_API_BASE, DEFAULT_OAPI_BASE } from './payload.js';
 
 /** Where DingTalk's session webhooks live (dingtalk-protocol.md §4: `https://oapi.dingtalk.com/robot/sendBySession?session=…`). */
 export const DINGTALK_WEBHOOK_ORIGIN = 'https://oapi.dingtalk.com';
+
+/** Domains whose hosts serve DingTalk's temporary media download URLs (§6.3). */
+const DINGTALK_MEDIA_DOMAINS = ['dingtalk.com', 'dingtalkapps.com'];
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return '(not a URL)';
+  }
+}
+
+/** Reads a body up to `maxBytes`; more fails final before the excess is buffered. */
+async function readBounded(response: Response, maxBytes: number): Promise<Buffer> {
+  const tooLarge = (size: string) =>
+    new ChannelError('media_too_large', `media download: ${size} exceeds the ${maxBytes}-byte cap`);
+  const declared = Number(response.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await response.body?.cancel().catch(() => undefined);
+    throw tooLarge(`${declared} bytes`);
+  }
+  if (!response.body) return Buffer.alloc(0);
+  const reader = response.body.getReader();
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge('the file');
+    }
+    parts.push(value);
+  }
+  return Buffer.concat(parts);
+}
 
 function originOf(url: string | undefined): string | undefined {
   if (!url) return undefined;
@@ -213,23 +250,41 @@ export class DingTalkApi {
     return result.downloadUrl;
   }
 
-  /** Downloads an inbound media file's bytes (the temporary URL needs no auth). */
+  /**
+   * Downloads an inbound media file's bytes (the temporary URL needs no auth, §6.3). The URL is
+   * fetched only from a DingTalk host (or a configured base: the simulator), and at most
+   * `maxBytes` are read: a larger file fails final (`media_too_large`) without buffering it.
+   */
   async downloadMedia(
     downloadCode: string,
     signal?: AbortSignal,
+    limits: { maxBytes?: number } = {},
   ): Promise<{ bytes: Buffer; mimeType: string; url: string }> {
     const url = await this.mediaDownloadUrl(downloadCode, signal);
+    if (!this.isMediaHost(url)) {
+      throw new ChannelError(
+        'media_host_not_allowed',
+        `media download: the download URL's host ${hostOf(url)} is not a DingTalk host; not fetched`,
+      );
+    }
     const doFetch = this.options.fetch ?? fetch;
-    const response = await doFetch(url, { signal: signal ?? AbortSignal.timeout(30_000) });
+    let response: Response;
+    try {
+      response = await doFetch(url, { signal: signal ?? AbortSignal.timeout(30_000) });
+    } catch (err) {
+      throw new DingTalkNetworkError('media', err);
+    }
     if (!response.ok) {
+      await response.body?.cancel().catch(() => undefined);
       throw new DingTalkApiError({
         code: `http_${response.status}`,
         message: 'media download failed',
         status: response.status,
         endpoint: 'media',
+        retryable: response.status >= 500,
       });
     }
-    const bytes = Buffer.from(await response.arrayBuffer());
+    const bytes = await readBounded(response, limits.maxBytes ?? Number.POSITIVE_INFINITY);
     return {
       bytes,
       mimeType: response.headers.get('content-type') ?? 'application/octet-stream',
@@ -248,6 +303,21 @@ export class DingTalkApi {
     options: { signal?: AbortSignal; maxAttempts?: number } = {},
   ): Promise<T> {
     return this.openApi<T>(endpoint, body, options.signal, method, options.maxAttempts);
+  }
+
+  /** DingTalk's own hosts, plus the configured bases' origins (where the simulator serves files). */
+  private isMediaHost(url: string): boolean {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      return false;
+    }
+    if (this.webhookOrigins.has(parsed.origin)) return true;
+    if (parsed.protocol !== 'https:') return false;
+    return DINGTALK_MEDIA_DOMAINS.some(
+      (domain) => parsed.hostname === domain || parsed.hostname.endsWith(`.${domain}`),
+    );
   }
 
   /** A valid access token, from the cache while it has more than 5 minutes left (§6.1). */

@@ -19,6 +19,26 @@ export interface InboundMedia {
   recognition?: string;
 }
 
+/** A quoted message: context for the agent, separate from the new text (§4.4). */
+export interface InboundQuote {
+  msgId?: string;
+  /** The quoted message's type (`text`, `richText`, `picture`, `file`, `interactiveCard`, …). */
+  msgtype: string;
+  /** The quoted sender's encrypted id, when DingTalk sent it. */
+  senderId?: string;
+  senderNick?: string;
+  /** True when the quoted message is the bot's own earlier reply (its senderId is the bot's). */
+  fromBot: boolean;
+  /** Readable text of the quoted message (a placeholder when it has none). */
+  text: string;
+  /** Attachments of the quoted message (download references; fetched under the same caps). */
+  media: InboundMedia[];
+  /** ms epoch. */
+  createdAt?: number;
+  /** A quote inside the quote, a few levels deep at most. */
+  quote?: InboundQuote;
+}
+
 /** One inbound robot message, platform wire details already resolved. */
 export interface InboundMessage {
   accountId?: string;
@@ -39,8 +59,8 @@ export interface InboundMessage {
   };
   /** Trimmed text the agent and the command parser read (group leading space removed). */
   text: string;
-  /** Text of the message this one quotes (a quote-reply), when DingTalk sent it. */
-  quotedText?: string;
+  /** The message this one quotes (a quote-reply, dingtalk-protocol.md §4.4). */
+  quote?: InboundQuote;
   media: InboundMedia[];
   isInAtList: boolean;
   /** staffIds of mentioned users, the bot itself excluded. */

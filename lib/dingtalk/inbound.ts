@@ -8,12 +8,27 @@
  * - unknown fields, unknown msgtypes and malformed richText elements are tolerated.
  */
 
-import { type InboundMedia, type InboundMessage, InboundParseError } from './inbound-types.js';
+import { messageBody } from './inbound-body.js';
+import {
+  assignDefined,
+  describe,
+  field,
+  isObject,
+  type Json,
+  objectField,
+  optionalNumber,
+  optionalString,
+} from './inbound-fields.js';
+import { quoteOf } from './inbound-quote.js';
+import { type InboundMessage, InboundParseError } from './inbound-types.js';
 
-export type { InboundMedia, InboundMediaKind, InboundMessage } from './inbound-types.js';
+export type {
+  InboundMedia,
+  InboundMediaKind,
+  InboundMessage,
+  InboundQuote,
+} from './inbound-types.js';
 export { InboundParseError } from './inbound-types.js';
-
-type Json = Record<string, unknown>;
 
 interface ParseContext {
   messageId?: string;
@@ -34,9 +49,15 @@ export function parseRobotMessage(
   const conversationType = requiredConversationType(payload, ctx);
   const sender = requiredSender(payload, ctx);
   const createAt = requiredTimestamp(payload, 'createAt', ctx);
-  const msgtype = requiredString(payload, 'msgtype', ctx);
-  const body = messageBody(msgtype, payload);
+  const msgtype = msgtypeOf(payload, ctx);
   const chatbotUserId = optionalString(payload, 'chatbotUserId');
+  const quote = quoteOf(payload, chatbotUserId);
+  const textContent = optionalString(objectField(payload, 'text'), 'content') ?? '';
+  // A quote-reply with no new text: the quote carries the turn, no "empty" placeholder.
+  const body =
+    quote && msgtype === 'text' && textContent.trim() === ''
+      ? { text: '', media: [] }
+      : messageBody(msgtype, objectField(payload, 'content'), textContent);
   const message: InboundMessage = {
     msgId,
     msgtype,
@@ -54,7 +75,7 @@ export function parseRobotMessage(
     accountId: meta.accountId,
     messageId: meta.messageId,
     conversationTitle: optionalString(payload, 'conversationTitle'),
-    quotedText: quotedTextOf(payload),
+    quote,
     sessionWebhook: webhook.url,
     ignored: webhook.ignored,
     sessionWebhookExpiredTime: optionalNumber(field(payload, 'sessionWebhookExpiredTime')),
@@ -91,6 +112,12 @@ function toObject(data: unknown, ctx: ParseContext): Json {
     throw new InboundParseError('data', `must be a JSON object, got ${describe(value)}`, ctx);
   }
   return value;
+}
+
+/** `msgtype`; a payload without one is a text message (seen in other bots' recorded payloads). */
+function msgtypeOf(payload: Json, ctx: ParseContext): string {
+  if (field(payload, 'msgtype') === undefined || field(payload, 'msgtype') === null) return 'text';
+  return requiredString(payload, 'msgtype', ctx);
 }
 
 function requiredString(payload: Json, key: string, ctx: ParseContext): string {
@@ -174,118 +201,6 @@ function requiredSender(payload: Json, ctx: ParseContext): InboundMessage['sende
 }
 
 // ---------------------------------------------------------------------------------------------
-// Message body per msgtype (§4.2)
-
-interface MessageBody {
-  text: string;
-  media: InboundMedia[];
-}
-
-function messageBody(msgtype: string, payload: Json): MessageBody {
-  const content = objectField(payload, 'content');
-  switch (msgtype) {
-    case 'text':
-      // Group text keeps a leading space where the @Bot token was (§4.1 reception rules).
-      return {
-        text: (optionalString(objectField(payload, 'text'), 'content') ?? '').trim(),
-        media: [],
-      };
-    case 'richText':
-      return richTextBody(field(content, 'richText'));
-    case 'picture':
-      return { text: '', media: compact([pictureMedia(content)]) };
-    case 'audio':
-      return audioBody(content);
-    case 'video':
-      return { text: '', media: compact([videoMedia(content)]) };
-    case 'file':
-      return { text: '', media: compact([fileMedia(content)]) };
-    case 'markdown':
-      return { text: (optionalString(content, 'text') ?? '').trim(), media: [] };
-    default:
-      return { text: unsupportedPlaceholder(msgtype), media: [] };
-  }
-}
-
-function unsupportedPlaceholder(msgtype: string): string {
-  const shown = Array.from(msgtype.trim()).slice(0, 40).join('');
-  return `[unsupported message type: ${shown}]`;
-}
-
-function audioBody(content: Json): MessageBody {
-  const code = downloadCodeOf(content);
-  const recognition = optionalString(content, 'recognition');
-  const text = (recognition ?? '').trim();
-  if (code === undefined) return { text, media: [] };
-  const media: InboundMedia = { kind: 'audio', downloadCode: code };
-  assignDefined(media, { recognition, duration: optionalNumber(field(content, 'duration')) });
-  return { text, media: [media] };
-}
-
-function pictureMedia(content: Json): InboundMedia | undefined {
-  const code = downloadCodeOf(content);
-  return code === undefined ? undefined : { kind: 'picture', downloadCode: code };
-}
-
-function videoMedia(content: Json): InboundMedia | undefined {
-  const code = downloadCodeOf(content);
-  if (code === undefined) return undefined;
-  const media: InboundMedia = { kind: 'video', downloadCode: code };
-  assignDefined(media, {
-    duration: optionalNumber(field(content, 'duration')),
-    videoType: optionalString(content, 'videoType'),
-  });
-  return media;
-}
-
-function fileMedia(content: Json): InboundMedia | undefined {
-  const code = downloadCodeOf(content);
-  if (code === undefined) return undefined;
-  const media: InboundMedia = { kind: 'file', downloadCode: code };
-  assignDefined(media, { fileName: optionalString(content, 'fileName') });
-  return media;
-}
-
-function downloadCodeOf(content: Json): string | undefined {
-  // `downloadCode` is what the download API takes; pictures also carry `pictureDownloadCode`.
-  return optionalString(content, 'downloadCode') ?? optionalString(content, 'pictureDownloadCode');
-}
-
-/**
- * richText elements: `{text}`, `{type:'text',text}`, `{type:'picture',…}`, `{type:'at',atName}`
- * (§4.2). Text and @names run inline; a picture ends the line it interrupts. Anything else
- * is skipped.
- */
-function richTextBody(elements: unknown): MessageBody {
-  const lines: string[] = [''];
-  const media: InboundMedia[] = [];
-  if (!Array.isArray(elements)) return { text: '', media };
-  for (const element of elements) {
-    if (!isObject(element)) continue;
-    const type = field(element, 'type');
-    const text = field(element, 'text');
-    if ((type === undefined || type === 'text') && typeof text === 'string') {
-      appendInline(lines, text);
-    } else if (type === 'at') {
-      const name = optionalString(element, 'atName') ?? optionalString(element, 'atUserId');
-      if (name !== undefined) appendInline(lines, `@${name}`, true);
-    } else if (type === 'picture') {
-      const picture = pictureMedia(element);
-      if (picture) media.push(picture);
-      if (lines[lines.length - 1] !== '') lines.push('');
-    }
-  }
-  return { text: lines.join('\n').trim(), media };
-}
-
-function appendInline(lines: string[], piece: string, spaced = false): void {
-  const last = lines.length - 1;
-  const current = lines[last] ?? '';
-  const needsSpace = spaced && current !== '' && !/\s$/.test(current);
-  lines[last] = current + (needsSpace ? ' ' : '') + piece;
-}
-
-// ---------------------------------------------------------------------------------------------
 // Mentions and quotes
 
 function mentionedStaffIds(atUsers: unknown, chatbotUserId: string | undefined): string[] {
@@ -299,64 +214,4 @@ function mentionedStaffIds(atUsers: unknown, chatbotUserId: string | undefined):
     if (staffId !== undefined) ids.add(staffId);
   }
   return [...ids];
-}
-
-/** Quote-replies (§4.4): `text.repliedMsg.content.text`, or the legacy `quoteMessage.text.content`. */
-function quotedTextOf(payload: Json): string | undefined {
-  const text = objectField(payload, 'text');
-  if (field(text, 'isReplyMsg') === true) {
-    const replied = objectField(objectField(text, 'repliedMsg'), 'content');
-    const quoted = optionalString(replied, 'text')?.trim();
-    if (quoted) return quoted;
-  }
-  const legacy = optionalString(
-    objectField(objectField(payload, 'quoteMessage'), 'text'),
-    'content',
-  );
-  return legacy?.trim() || undefined;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Lenient field access: own properties only, wrong types read as absent
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function field(object: Json, key: string): unknown {
-  return Object.hasOwn(object, key) ? object[key] : undefined;
-}
-
-function objectField(object: Json, key: string): Json {
-  const value = field(object, key);
-  return isObject(value) ? value : {};
-}
-
-function optionalString(object: Json, key: string): string | undefined {
-  const value = field(object, key);
-  return typeof value === 'string' && value !== '' ? value : undefined;
-}
-
-/** A finite number, or a numeric string (DingTalk sends some numbers as strings, e.g. duration). */
-function optionalNumber(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
-  if (typeof value === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(value)) return Number(value);
-  return undefined;
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value;
-}
-
-function compact<T>(items: (T | undefined)[]): T[] {
-  return items.filter((item): item is T => item !== undefined);
-}
-
-/** Copies only the defined values, so optional fields are absent rather than `undefined`. */
-function assignDefined<T extends object>(target: T, values: Partial<T>): void {
-  for (const [key, value] of Object.entries(values)) {
-    if (value !== undefined) (target as Record<string, unknown>)[key] = value;
-  }
 }

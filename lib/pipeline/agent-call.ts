@@ -4,13 +4,14 @@
  * paid OpenAPI call), and calls the agent with a signal tied to the time left. A failure or
  * timeout becomes one short message for the sender (§7); it is logged with the message id.
  */
-import type { Agent, AgentMedia, AgentRequest, ChatTurn } from '../agent/port.js';
+import type { Agent, AgentMedia, AgentQuote, AgentRequest, ChatTurn } from '../agent/port.js';
 import { userFacingAgentError } from '../agent/port.js';
 import type { GroupConfig } from '../config/index.js';
 import type { DingTalkApi } from '../dingtalk/api.js';
-import type { InboundMessage } from '../dingtalk/inbound-types.js';
+import type { InboundMessage, InboundQuote } from '../dingtalk/inbound-types.js';
 import { errorSummary } from '../errors.js';
 import type { Logger } from '../log.js';
+import { fetchMedia, type MediaLimits } from './media-fetch.js';
 
 export interface AgentCallInput {
   accountId: string;
@@ -28,6 +29,14 @@ export interface AgentCallResult {
   answered: boolean;
 }
 
+/** Caps used when the caller passes none (the schema's defaults). */
+const DEFAULT_MEDIA_LIMITS: MediaLimits = {
+  maxDownloads: 4,
+  concurrency: 2,
+  maxFileBytes: 10 * 1024 * 1024,
+  maxMessageBytes: 20 * 1024 * 1024,
+};
+
 /** Calls the agent; never throws for an agent failure (the user gets one short message). */
 export async function callAgent(
   agent: Agent,
@@ -36,12 +45,28 @@ export async function callAgent(
     api: DingTalkApi;
     signal: AbortSignal;
     logger: Logger;
+    mediaLimits?: MediaLimits;
     onText?: (textSoFar: string) => void;
   },
 ): Promise<AgentCallResult> {
   try {
-    const media = await resolveMedia(agent.mediaAccess, input.message, deps);
-    const request = buildRequest(agent, input, media);
+    // The message's own media first, then the quote's: the cap keeps the new message's items.
+    const { message } = input;
+    const quotes = quoteChain(message.quote);
+    const all = [message.media, ...quotes.map((q) => q.media)];
+    const fetched = await fetchMedia(
+      agent.mediaAccess,
+      all.flat(),
+      deps.mediaLimits ?? DEFAULT_MEDIA_LIMITS,
+      { ...deps, msgId: message.msgId },
+    );
+    const parts: AgentMedia[][] = [];
+    let offset = 0;
+    for (const list of all) {
+      parts.push(fetched.slice(offset, offset + list.length));
+      offset += list.length;
+    }
+    const request = buildRequest(agent, input, parts[0] ?? [], agentQuote(quotes, parts.slice(1)));
     const reply = await agent.respond(request, {
       signal: deps.signal,
       ...(deps.onText ? { onText: deps.onText } : {}),
@@ -53,14 +78,54 @@ export async function callAgent(
   }
 }
 
-function buildRequest(agent: Agent, input: AgentCallInput, media: AgentMedia[]): AgentRequest {
+/** The quote, the quote inside it, … as a list (outermost first). */
+function quoteChain(quote: InboundQuote | undefined): InboundQuote[] {
+  const chain: InboundQuote[] = [];
+  for (let q = quote; q; q = q.quote) chain.push(q);
+  return chain;
+}
+
+function agentQuote(chain: InboundQuote[], media: AgentMedia[][]): AgentQuote | undefined {
+  let inner: AgentQuote | undefined;
+  for (let i = chain.length - 1; i >= 0; i--) {
+    const q = chain[i]!;
+    inner = {
+      msgtype: q.msgtype,
+      fromBot: q.fromBot,
+      text: q.text,
+      media: media[i] ?? [],
+      ...(q.senderNick ? { senderNick: q.senderNick } : {}),
+      ...(inner ? { quote: inner } : {}),
+    };
+  }
+  return inner;
+}
+
+/** The quote as a markdown block before the new text, for agents that read only `text`. */
+function quotePrefix(quote: AgentQuote | undefined): string {
+  if (!quote) return '';
+  const who = quote.fromBot
+    ? 'your earlier reply'
+    : quote.senderNick
+      ? quote.senderNick
+      : 'a message';
+  const attachments = quote.media.map((m) => `[${m.kind}${m.fileName ? `: ${m.fileName}` : ''}]`);
+  const body = [quote.text, ...attachments].filter(Boolean).join('\n');
+  return `> Quoting ${who}:\n> ${body.replace(/\n/g, '\n> ')}\n\n`;
+}
+
+function buildRequest(
+  agent: Agent,
+  input: AgentCallInput,
+  media: AgentMedia[],
+  quote: AgentQuote | undefined,
+): AgentRequest {
   const { message, group } = input;
-  const quoted = message.quotedText ? `> ${message.quotedText.replace(/\n/g, '\n> ')}\n\n` : '';
   return {
     accountId: input.accountId,
     messageId: message.msgId,
     sessionKey: input.sessionKey,
-    text: `${quoted}${input.text}`,
+    text: `${quotePrefix(quote)}${input.text}`.trimEnd(),
     media,
     sender: {
       id: message.sender.id,
@@ -74,33 +139,6 @@ function buildRequest(agent: Agent, input: AgentCallInput, media: AgentMedia[]):
     ...(group?.tools ? { tools: group.tools } : {}),
     ...(group?.systemPrompt ? { systemPrompt: group.systemPrompt } : {}),
     history: agent.keepsHistory ? [] : input.history,
+    ...(quote ? { quote } : {}),
   };
-}
-
-async function resolveMedia(
-  access: Agent['mediaAccess'],
-  message: InboundMessage,
-  deps: { api: DingTalkApi; signal: AbortSignal },
-): Promise<AgentMedia[]> {
-  return Promise.all(
-    message.media.map(async (m): Promise<AgentMedia> => {
-      const base: AgentMedia = {
-        kind: m.kind,
-        downloadCode: m.downloadCode,
-        ...(m.fileName ? { fileName: m.fileName } : {}),
-      };
-      if (access === 'url')
-        return { ...base, url: await deps.api.mediaDownloadUrl(m.downloadCode, deps.signal) };
-      if (access === 'bytes' && m.kind === 'picture') {
-        const file = await deps.api.downloadMedia(m.downloadCode, deps.signal);
-        return {
-          ...base,
-          url: file.url,
-          mimeType: file.mimeType,
-          data: { base64: file.bytes.toString('base64'), mimeType: file.mimeType },
-        };
-      }
-      return base;
-    }),
-  );
 }

@@ -10,6 +10,7 @@ import { callAgent } from './agent-call.js';
 import { abortCard, cardReplyFor, finishCard } from './card-turn.js';
 import { HELP_TEXT, parseCommand, statusText, whoamiText } from './commands.js';
 import { appendToHistory, loadHistory, resetHistory, type SessionHistory } from './history.js';
+import type { MediaLimits } from './media-fetch.js';
 import { type MessageRun, need, sendText } from './steps.js';
 
 export async function converse(run: MessageRun): Promise<void> {
@@ -52,6 +53,7 @@ export async function converse(run: MessageRun): Promise<void> {
       api: run.rt.apiFor(account),
       signal,
       logger: run.log,
+      mediaLimits: mediaLimitsOf(run),
       ...(card ? { onText: (t: string) => card.onText(t) } : {}),
     },
   );
@@ -75,6 +77,16 @@ export async function converse(run: MessageRun): Promise<void> {
     await abortCard(run, card, err);
     throw err;
   }
+}
+
+function mediaLimitsOf(run: MessageRun): MediaLimits {
+  const agent = run.rt.config.settings.agent;
+  return {
+    maxDownloads: agent.maxMediaDownloads,
+    concurrency: agent.mediaConcurrency,
+    maxFileBytes: agent.maxMediaFileBytes,
+    maxMessageBytes: agent.maxMediaMessageBytes,
+  };
 }
 
 async function commandText(run: MessageRun, name: 'status' | 'help' | 'whoami'): Promise<string> {

@@ -17,6 +17,10 @@ describe('project settings (dingtalkChannel)', () => {
         maxHistoryChars: 24000,
         protocol: 'openai',
         vision: false,
+        maxMediaDownloads: 4,
+        mediaConcurrency: 2,
+        maxMediaFileBytes: 10485760,
+        maxMediaMessageBytes: 20971520,
         httpKeepsHistory: false,
       },
       state: { backend: 'local', table: 'dingtalk-channel-state', dir: '.data' },
@@ -86,6 +90,10 @@ describe('project settings (dingtalkChannel)', () => {
       vision: true,
       httpUrl: 'https://agent.example/hook',
       httpToken: 'tok-http-1',
+      maxMediaDownloads: 4,
+      mediaConcurrency: 2,
+      maxMediaFileBytes: 10485760,
+      maxMediaMessageBytes: 20971520,
       httpKeepsHistory: true,
     });
     expect(settings.state).toEqual({

@@ -134,6 +134,41 @@ describe('DingTalkApi', () => {
     ]);
   });
 
+  it('reads at most maxBytes of a media file: a larger one fails final, unbuffered (issue 16)', async () => {
+    sim.injectMessage({ conversationType: '1', sender: { staffId: 'u1' }, msgtype: 'picture' });
+    const err = await api
+      .downloadMedia(findDownloadCode(sim), undefined, { maxBytes: TINY_PNG.length - 1 })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'media_too_large', retryable: false });
+    const ok = await api.downloadMedia(findDownloadCode(sim), undefined, {
+      maxBytes: TINY_PNG.length,
+    });
+    expect(ok.bytes.equals(TINY_PNG)).toBe(true);
+  });
+
+  it('fetches a download URL only from a DingTalk host (issue 16)', async () => {
+    sim.injectMessage({ conversationType: '1', sender: { staffId: 'u1' }, msgtype: 'picture' });
+    const fetched: string[] = [];
+    // The real simulator answers; only the download URL in its answer is swapped for a foreign host.
+    const swapping: typeof fetch = async (input, init) => {
+      const url = String(input);
+      fetched.push(url);
+      const response = await fetch(input, init);
+      if (!url.includes('messageFiles/download')) return response;
+      await response.text();
+      return Response.json({ downloadUrl: 'https://files.example.net/tmp/1' });
+    };
+    const foreign = new DingTalkApi({
+      clientId: APP.clientId,
+      clientSecret: APP.clientSecret,
+      apiBase: sim.apiBase,
+      fetch: swapping,
+    });
+    const err = await foreign.downloadMedia(findDownloadCode(sim)).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'media_host_not_allowed' });
+    expect(fetched.some((u) => u.includes('files.example.net'))).toBe(false);
+  });
+
   it('classifies an unreachable host as a network error', async () => {
     const offline = new DingTalkApi({
       clientId: 'a',

@@ -189,9 +189,12 @@ describe('parseRobotMessage: msgtypes (dingtalk-protocol.md §4.2, §4.3)', () =
     const unknown = parseRobotMessage(
       dm('unknownMsgType', { unknownMsgType: '用户发送了一条消息，机器人暂不支持接收。' }),
     );
-    expect(unknown.text).toBe('[unsupported message type: unknownMsgType]');
+    expect(unknown.text).toBe('[a message type DingTalk does not pass to bots]');
     expect(parseRobotMessage(dm('chatRecord', 'not an object')).text).toBe(
-      '[unsupported message type: chatRecord]',
+      '[forwarded chat record]',
+    );
+    expect(parseRobotMessage(dm('newFancyType', {})).text).toBe(
+      '[unsupported message type: newFancyType]',
     );
   });
 
@@ -210,8 +213,8 @@ describe('parseRobotMessage: msgtypes (dingtalk-protocol.md §4.2, §4.3)', () =
       },
     });
     expect(message.text).toBe('/status');
-    expect(message.quotedText).toBe('earlier answer');
-    expect(parseRobotMessage(DM_TEXT).quotedText).toBeUndefined();
+    expect(message.quote?.text).toBe('earlier answer');
+    expect(parseRobotMessage(DM_TEXT).quote).toBeUndefined();
   });
 
   it('falls back to the encrypted senderId when senderStaffId is absent (external senders)', () => {

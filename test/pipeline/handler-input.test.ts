@@ -61,7 +61,7 @@ describe('agent input per msgtype (text model)', () => {
         msgtype: 'unknownMsgType',
         content: { unknownMsgType: '用户发送了一条消息，机器人暂不支持接收。' },
       }),
-      '[unsupported message type: unknownMsgType]',
+      '[a message type DingTalk does not pass to bots]',
     ],
   ];
 
@@ -172,6 +172,7 @@ describe('agent input for the http agent', () => {
         url: expect.stringContaining('/__files/'),
         fileName: 'notes.txt',
         mimeType: null,
+        status: 'ok',
       },
     ]);
     const group = ch.inject(groupMessage('  status please'));

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { userFacingAgentError } from '../../lib/agent/index.js';
 import type { OutboxEntry } from '../../lib/simulator/index.js';
-import { DM_SENDER, dm, GROUP_SENDER, groupMessage, type Rig, startRig } from './rig.js';
+import { chatOf, DM_SENDER, dm, GROUP_SENDER, groupMessage, type Rig, startRig } from './rig.js';
 
 let rig: Rig | undefined;
 afterEach(async () => {
@@ -190,12 +190,15 @@ describe('agent failure (§7): one short message, nothing else', () => {
     expect(rig.sent()).toEqual([failureText, 'ok 1']);
   });
 
-  it('a failed media download for a vision model is reported the same way', async () => {
+  it('a failed media download never costs the message: the picture is unavailable, the turn goes on (issue 16)', async () => {
     rig = await startRig({ vision: true });
     rig.ch.sim.addFaults({ openapi: { status: 500, code: 'ServiceUnavailable' } });
-    const { event } = rig.ch.inject(dm('', { msgtype: 'picture' }));
+    const { event } = rig.ch.inject(dm('look at this', { msgtype: 'picture' }));
     expect(await rig.ch.handle(event)).toEqual({ status: 'handled' });
-    expect(rig.ai.requests).toHaveLength(0);
-    expect(rig.sent()).toEqual([failureText]);
+    expect(rig.ai.requests).toHaveLength(1);
+    expect(JSON.stringify(chatOf(rig.ai.requests[0]))).toContain(
+      '[picture (could not be downloaded)]',
+    );
+    expect(rig.sent()).not.toContain(failureText);
   });
 });

@@ -1,0 +1,101 @@
+/**
+ * Quote-replies (dingtalk-protocol.md §4.4): `text.isReplyMsg` with `text.repliedMsg`
+ * `{msgType, msgId, senderId, createdAt, content}`, or the legacy `quoteMessage`
+ * `{msgId, msgtype, text:{content}, senderNick, senderId}`. The quoted message becomes context
+ * separate from the new text, with the same body rules as a message (inbound-body.ts).
+ */
+import { type MessageBody, messageBody } from './inbound-body.js';
+import {
+  assignDefined,
+  field,
+  isObject,
+  type Json,
+  objectField,
+  optionalNumber,
+  optionalString,
+} from './inbound-fields.js';
+import type { InboundQuote } from './inbound-types.js';
+
+/** Quotes inside quotes are followed this deep; deeper ones are cut (a payload is untrusted). */
+const MAX_QUOTE_DEPTH = 3;
+
+/** The quoted message of a payload, or undefined when it quotes nothing readable. */
+export function quoteOf(
+  payload: Json,
+  chatbotUserId: string | undefined,
+): InboundQuote | undefined {
+  const text = objectField(payload, 'text');
+  if (field(text, 'isReplyMsg') === true) {
+    const replied = objectField(text, 'repliedMsg');
+    if (Object.keys(replied).length > 0) return repliedQuote(replied, chatbotUserId, 1);
+  }
+  const legacy = objectField(payload, 'quoteMessage');
+  if (Object.keys(legacy).length > 0) return legacyQuote(legacy, chatbotUserId);
+  return undefined;
+}
+
+function repliedQuote(replied: Json, botId: string | undefined, depth: number): InboundQuote {
+  const msgtype =
+    optionalString(replied, 'msgType') ?? optionalString(replied, 'msgtype') ?? 'text';
+  const content = objectField(replied, 'content');
+  const senderId = optionalString(replied, 'senderId');
+  const fromBot = botId !== undefined && senderId === botId;
+  const textContent = optionalString(content, 'text') ?? optionalString(content, 'content') ?? '';
+  const quote: InboundQuote = {
+    msgtype,
+    fromBot,
+    ...quotedBody(msgtype, content, textContent, fromBot),
+  };
+  assignDefined(quote, {
+    msgId: optionalString(replied, 'msgId'),
+    senderId,
+    senderNick: optionalString(replied, 'senderNick'),
+    createdAt: optionalNumber(field(replied, 'createdAt')),
+  });
+  const inner = nestedReplied(replied, content);
+  if (inner && depth < MAX_QUOTE_DEPTH) quote.quote = repliedQuote(inner, botId, depth + 1);
+  return quote;
+}
+
+/** A quote inside the quoted message, wherever the payload put it. */
+function nestedReplied(replied: Json, content: Json): Json | undefined {
+  for (const candidate of [field(replied, 'repliedMsg'), field(content, 'repliedMsg')]) {
+    if (isObject(candidate) && Object.keys(candidate).length > 0) return candidate;
+  }
+  return undefined;
+}
+
+function legacyQuote(legacy: Json, botId: string | undefined): InboundQuote {
+  const msgtype = optionalString(legacy, 'msgtype') ?? optionalString(legacy, 'msgType') ?? 'text';
+  const senderId = optionalString(legacy, 'senderId');
+  const fromBot = botId !== undefined && senderId === botId;
+  const textContent = optionalString(objectField(legacy, 'text'), 'content') ?? '';
+  const quote: InboundQuote = {
+    msgtype,
+    fromBot,
+    ...quotedBody(msgtype, objectField(legacy, 'content'), textContent, fromBot),
+  };
+  assignDefined(quote, {
+    msgId: optionalString(legacy, 'msgId'),
+    senderId,
+    senderNick: optionalString(legacy, 'senderNick'),
+  });
+  return quote;
+}
+
+function quotedBody(
+  msgtype: string,
+  content: Json,
+  textContent: string,
+  fromBot: boolean,
+): MessageBody {
+  // The bot's own AI/interactive card carries no readable content in the quote.
+  if (
+    msgtype === 'interactiveCard' &&
+    fromBot &&
+    !optionalString(content, 'biz_custom_action_url')
+  ) {
+    return { text: '[a card the bot sent earlier]', media: [] };
+  }
+  return messageBody(msgtype, content, textContent);
+}
