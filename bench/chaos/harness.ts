@@ -11,7 +11,7 @@ import { loadConfig } from '../../lib/config/index.js';
 import { createInProcessForwarder } from '../../lib/forward/inprocess.js';
 import { createLogger, type Logger } from '../../lib/log.js';
 import { createMessageHandler } from '../../lib/pipeline/index.js';
-import { Relay, type RelayCounters } from '../../lib/relay/relay.js';
+import { emptyRelayCounters, Relay, type RelayCounters } from '../../lib/relay/relay.js';
 import { createRuntime } from '../../lib/runtime/index.js';
 import type { Simulator, SimulatorStats } from '../../lib/simulator/index.js';
 import { benchApp, channelEnv, startBenchSimulator } from '../rig.js';
@@ -223,15 +223,7 @@ async function drain(channel: Channel, sent: number, timeoutMs: number): Promise
 
 function relayTotals(relay: Relay): ChaosResult['relay'] {
   const totals: ChaosResult['relay'] = {
-    received: 0,
-    forwarded: 0,
-    acked: 0,
-    failed: 0,
-    shed: 0,
-    malformed: 0,
-    retries: 0,
-    joined: 0,
-    dropped: 0,
+    ...emptyRelayCounters(),
     reconnects: 0,
     malformedFrames: 0,
   };

@@ -184,12 +184,11 @@ export async function enterSession(
   message: InboundMessage,
   options: SessionTurnOptions,
 ): Promise<SessionTurn> {
-  const seat = new SessionSeat(store, accountId, key, message, options);
-  if ((await seat.enterIdle()).ok) return seat.turn(true, false);
-  return waitForTurn(seat);
+  const door = await tryEnterIdleSession(store, accountId, key, message, options);
+  return door.turn ?? door.wait();
 }
 
-/** The fast path as a speculative step: the turn if the session was idle, else undefined. */
+/** The fast path as a speculative step: the turn if the session was idle, and how to wait if not. */
 export async function tryEnterIdleSession(
   store: StateStore,
   accountId: string,
@@ -198,10 +197,8 @@ export async function tryEnterIdleSession(
   options: SessionTurnOptions,
 ): Promise<{ turn?: SessionTurn; wait: () => Promise<SessionTurn> }> {
   const seat = new SessionSeat(store, accountId, key, message, options);
-  const entered = await seat.enterIdle();
-  return entered.ok
-    ? { turn: seat.turn(true, false), wait: () => waitForTurn(seat) }
-    : { wait: () => waitForTurn(seat) };
+  const wait = () => waitForTurn(seat);
+  return (await seat.enterIdle()).ok ? { turn: seat.turn(true, false), wait } : { wait };
 }
 
 async function waitForTurn(seat: SessionSeat): Promise<SessionTurn> {

@@ -72,6 +72,21 @@ export interface RelayCounters {
   dropped: number;
 }
 
+/** Counters of an account that has seen nothing yet. */
+export function emptyRelayCounters(): RelayCounters {
+  return {
+    received: 0,
+    forwarded: 0,
+    acked: 0,
+    failed: 0,
+    shed: 0,
+    malformed: 0,
+    retries: 0,
+    joined: 0,
+    dropped: 0,
+  };
+}
+
 export interface AccountStatus extends StreamClientStatus {
   relay: RelayCounters;
 }
@@ -108,17 +123,7 @@ export class Relay {
     setMaxListeners(maxInflight * 2 + 10, this.stopController.signal);
     this.handoffRetryMs = options.handoffRetryMs ?? 30_000;
     for (const account of options.accounts) {
-      this.counters.set(account.accountId, {
-        received: 0,
-        forwarded: 0,
-        acked: 0,
-        failed: 0,
-        shed: 0,
-        malformed: 0,
-        retries: 0,
-        joined: 0,
-        dropped: 0,
-      });
+      this.counters.set(account.accountId, emptyRelayCounters());
       this.clients.set(
         account.accountId,
         new StreamClient({

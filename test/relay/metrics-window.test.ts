@@ -5,23 +5,13 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RelayMetrics } from '../../lib/relay/metrics.js';
-import type { RelayCounters, RelayStatus } from '../../lib/relay/relay.js';
+import { emptyRelayCounters, type RelayCounters, type RelayStatus } from '../../lib/relay/relay.js';
 
 afterEach(() => {
   vi.useRealTimers();
 });
 
-const zero: RelayCounters = {
-  received: 0,
-  forwarded: 0,
-  acked: 0,
-  failed: 0,
-  shed: 0,
-  malformed: 0,
-  retries: 0,
-  joined: 0,
-  dropped: 0,
-};
+const zero: RelayCounters = emptyRelayCounters();
 
 function statusWith(counters: RelayCounters): RelayStatus {
   return {
