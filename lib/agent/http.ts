@@ -2,9 +2,12 @@
  * The generic webhook agent: one JSON POST per message, one JSON answer. The contract (version 1)
  * is documented in docs/agents.md "The http agent"; test/agent/http.test.ts guards both
  * directions. Absent optional fields are sent as `null`, so every key is always present.
+ * A caller that shows progress (card replies) may get the answer streamed (http-stream.ts).
  */
 import { registerSecret, urlCredentials } from '../log.js';
+import { MAX_REPLY_BYTES } from '../pipeline/bounds.js';
 import { boundHistory, type HistoryLimits } from './history.js';
+import { streamHttpAgent } from './http-stream.js';
 import { type Agent, AgentError, type AgentRequest } from './port.js';
 import { describeEndpoint, type FetchFn, postJson } from './transport.js';
 
@@ -20,6 +23,8 @@ export interface HttpAgentOptions {
   /** Shown by `/status`. */
   model?: string;
   fetch?: FetchFn;
+  /** A streamed answer stops being read past this (default: the pipeline's reply bound). */
+  maxReplyBytes?: number;
 }
 
 /** Version of the JSON contract in the request's `version` field. */
@@ -135,8 +140,8 @@ export function createHttpAgent(options: HttpAgentOptions): Agent {
     keepsHistory: options.keepsHistory,
     mediaAccess: 'url',
     model: options.model,
-    async respond(request, { signal }) {
-      const { json, status } = await postJson({
+    async respond(request, { signal, onText }) {
+      const init = {
         agent: 'http',
         url: options.url,
         headers,
@@ -145,7 +150,15 @@ export function createHttpAgent(options: HttpAgentOptions): Agent {
         timeoutMs: options.timeoutMs,
         secrets,
         fetch: options.fetch,
-      });
+      };
+      if (onText) {
+        const maxReplyBytes = options.maxReplyBytes ?? MAX_REPLY_BYTES;
+        const text = await streamHttpAgent({ ...init, maxReplyBytes }, onText, (json, status) =>
+          httpAgentReplyText(json, status, where),
+        );
+        return { text };
+      }
+      const { json, status } = await postJson(init);
       return { text: httpAgentReplyText(json, status, where) };
     },
   };

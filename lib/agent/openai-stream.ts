@@ -6,6 +6,7 @@
  * a non-streaming call does (transport.ts), also when the stream breaks half-way.
  */
 import { AgentError } from './port.js';
+import { sseData } from './sse.js';
 import { describeEndpoint, type PostJsonInit, safeExcerpt, transportError } from './transport.js';
 
 /** POSTs a streaming completion request; resolves with the whole answer. */
@@ -49,27 +50,17 @@ export async function streamCompletion(
       endpoint,
     });
   let answer = '';
-  let buffer = '';
   let done = false;
-  const decoder = new TextDecoder();
   try {
-    for await (const bytes of response.body) {
-      buffer += decoder.decode(bytes as Uint8Array, { stream: true });
-      let end = eventEnd(buffer);
-      while (end) {
-        const event = buffer.slice(0, end.at);
-        buffer = buffer.slice(end.at + end.length);
-        const data = eventData(event);
-        if (data === '[DONE]') done = true;
-        else if (data !== undefined) {
-          const delta = deltaText(data);
-          if (delta === undefined) throw bad('a stream event is not a chat.completion.chunk');
-          if (delta) {
-            answer += delta;
-            onText(answer);
-          }
+    for await (const data of sseData(response.body)) {
+      if (data === '[DONE]') done = true;
+      else {
+        const delta = deltaText(data);
+        if (delta === undefined) throw bad('a stream event is not a chat.completion.chunk');
+        if (delta) {
+          answer += delta;
+          onText(answer);
         }
-        end = eventEnd(buffer);
       }
     }
   } catch (err) {
@@ -78,20 +69,6 @@ export async function streamCompletion(
   }
   if (!done) throw bad(`the stream ended without [DONE] after ${answer.length} characters`);
   return answer;
-}
-
-function eventEnd(buffer: string): { at: number; length: number } | undefined {
-  const m = /\r?\n\r?\n/.exec(buffer);
-  return m ? { at: m.index, length: m[0].length } : undefined;
-}
-
-/** The joined `data:` lines of one event (comments and other fields are skipped). */
-function eventData(event: string): string | undefined {
-  const lines = event
-    .split(/\r?\n/)
-    .filter((l) => l.startsWith('data:'))
-    .map((l) => l.slice(5).replace(/^ /, ''));
-  return lines.length > 0 ? lines.join('\n') : undefined;
 }
 
 /** `choices[0].delta.content` ('' for a role-only or finish chunk); undefined when malformed. */

@@ -73,6 +73,16 @@ export async function postJson(init: PostJsonInit): Promise<PostJsonResult> {
       },
     );
   }
+  return jsonAnswer(init.agent, endpoint, status, text);
+}
+
+/** A 2xx answer's parsed body (undefined for 204 No Content), or `agent_bad_response`. */
+export function jsonAnswer(
+  agent: string,
+  endpoint: string,
+  status: number,
+  text: string,
+): PostJsonResult {
   // 204 is the webhook's documented "no reply"; an empty 200 is a broken answer below.
   if (status === 204) return { status, json: undefined };
   try {
@@ -80,7 +90,7 @@ export async function postJson(init: PostJsonInit): Promise<PostJsonResult> {
   } catch {
     throw new AgentError(
       'agent_bad_response',
-      `${init.agent} agent: ${endpoint} answered HTTP ${status} with a body that is not JSON (${text.length} characters)`,
+      `${agent} agent: ${endpoint} answered HTTP ${status} with a body that is not JSON (${text.length} characters)`,
       { status, endpoint },
     );
   }
@@ -135,7 +145,8 @@ export function safeExcerpt(status: number, body: string, secrets: readonly stri
   return masked.length > EXCERPT_CHARS ? `${masked.slice(0, EXCERPT_CHARS)}…` : masked;
 }
 
-function hideSecrets(text: string, secrets: readonly string[]): string {
+/** Masks `secrets` and key-shaped tokens in text the far side wrote. */
+export function hideSecrets(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const secret of secrets) {
     if (secret) out = out.split(secret).join('***');

@@ -1,7 +1,10 @@
 /**
  * A fake custom agent speaking the http agent contract (docs/agents.md "The http agent") on
  * 127.0.0.1:0. Records every request and answers with a configurable responder: a reply text,
- * 204 No Content, a delay, an HTTP error, a malformed body or any JSON.
+ * 204 No Content, a delay, an HTTP error, a malformed body or any JSON. A request that accepts
+ * `text/event-stream` (card mode) gets a `stream` answer as the contract's server-sent events
+ * (`data: {"text":"…"}` deltas, then `data: {"done":true}`), with spacing, a cut, a missing
+ * `done` or an `error` event; any other request gets the same pieces joined as one JSON answer.
  *
  *   const agent = await startFakeAgentHttp({ respond: (req) => ({ text: `got ${req.body.text}` }) });
  *   createHttpAgent({ url: agent.url, … });  …  await agent.close();
@@ -24,7 +27,20 @@ export type FakeAgentHttpAnswer =
   /** A body that is not JSON. */
   | { malformed: string; status?: number; delayMs?: number }
   /** Any JSON body with status 200. */
-  | { json: unknown; delayMs?: number };
+  | { json: unknown; delayMs?: number }
+  /**
+   * Streamed pieces `gapMs` apart. `cut` breaks the connection after them, `noDone` ends the
+   * stream without `done`, `error` sends an error event after them; `raw` replaces the events.
+   */
+  | {
+      stream: string[];
+      gapMs?: number;
+      cut?: boolean;
+      noDone?: boolean;
+      error?: string;
+      raw?: string[];
+      delayMs?: number;
+    };
 
 export type FakeAgentHttpResponder = (
   request: FakeAgentHttpRequest,
@@ -41,8 +57,31 @@ export interface FakeAgentHttp {
 
 const AGENT_PATH = '/agent';
 
-function toServerAnswer(answer: FakeAgentHttpAnswer) {
+/** True when the channel asked for a streamed answer (docs/agents.md "Streaming answers"). */
+export function wantsStream(request: FakeAgentHttpRequest): boolean {
+  const accept = request.headers.accept;
+  return typeof accept === 'string' && accept.includes('text/event-stream');
+}
+
+const event = (data: object) => `data: ${JSON.stringify(data)}\n\n`;
+
+function toServerAnswer(answer: FakeAgentHttpAnswer, streaming: boolean) {
   const delayMs = answer.delayMs;
+  if ('stream' in answer) {
+    if (!streaming) {
+      return { status: 200, body: JSON.stringify({ text: answer.stream.join('') }), delayMs };
+    }
+    const chunks = answer.raw ?? answer.stream.map((text) => event({ text }));
+    if (answer.error !== undefined) chunks.push(event({ error: answer.error }));
+    const ends = answer.cut || answer.noDone || answer.error !== undefined;
+    return {
+      status: 200,
+      contentType: 'text/event-stream',
+      body: ends ? '' : event({ done: true }),
+      delayMs,
+      parts: { chunks, gapMs: answer.gapMs ?? 0, ...(answer.cut ? { cut: true } : {}) },
+    };
+  }
   if ('text' in answer)
     return { status: 200, body: JSON.stringify({ text: answer.text }), delayMs };
   if ('noContent' in answer) return { status: 204, body: '', delayMs };
@@ -73,7 +112,7 @@ export async function startFakeAgentHttp(
       return { status: 404, body: JSON.stringify({ error: 'not found' }) };
     }
     if (!request.body) return { status: 400, body: JSON.stringify({ error: 'body is not JSON' }) };
-    return toServerAnswer(await responder(request));
+    return toServerAnswer(await responder(request), wantsStream(request));
   });
   const requests = server.requests as FakeAgentHttpRequest[];
   return {
