@@ -20,7 +20,7 @@
 import type { CardApi, CardSpace } from '../dingtalk/cards.js';
 import { CARD_CONTENT_KEY, FlowStatus } from '../dingtalk/cards.js';
 import { isQpsLimit, sleep } from '../dingtalk/http.js';
-import { DingTalkApiError, errorSummary } from '../errors.js';
+import { DingTalkApiError, DingTalkNetworkError, errorSummary } from '../errors.js';
 import type { Logger } from '../log.js';
 
 /** Calls reserved for the end: the finalizing stream call and the closing status. */
@@ -66,7 +66,8 @@ export interface CardOutcome {
 /** One reply's card. Feed it with `onText`, end it with `finish` (exactly once). */
 export class CardReply {
   readonly #o: CardReplyOptions;
-  #state: 'none' | 'open' | 'unavailable' = 'none';
+  /** `uncertain`: the create got no answer, so the card may exist (it is closed if it does). */
+  #state: 'none' | 'open' | 'unavailable' | 'uncertain' = 'none';
   #shown = '';
   #latest = '';
   #calls = 0;
@@ -130,6 +131,7 @@ export class CardReply {
     const { card, rest } = fitCard(text);
     if (this.#state === 'unavailable') return { closed: false, calls: this.#calls, markdown: text };
     const status = how.failed ? FlowStatus.failed : FlowStatus.finished;
+    if (this.#state === 'uncertain') return this.#closeUncertain(card, rest, text, status);
     if (this.#state === 'none') {
       await this.#create(card, status);
       if ((this.#state as string) !== 'open')
@@ -160,6 +162,38 @@ export class CardReply {
       return { closed: false, stuck: true, calls: this.#calls };
     }
     return this.#outcome(true, rest);
+  }
+
+  /**
+   * The create timed out: DingTalk may have delivered the card (a slow answer) or not. A status
+   * call with the final content settles it: it closes a card that exists, and "no such card"
+   * means the reply goes out as markdown. Falling back without asking would show the answer
+   * twice and leave the delivered card spinning forever.
+   */
+  async #closeUncertain(
+    card: string,
+    rest: string,
+    text: string,
+    status: string,
+  ): Promise<CardOutcome> {
+    try {
+      await this.#final(() =>
+        this.#o.cards.update(
+          this.#o.outTrackId,
+          { flowStatus: status, [CARD_CONTENT_KEY]: card },
+          this.#o.signal,
+        ),
+      );
+      this.#shown = card;
+      return this.#outcome(true, rest);
+    } catch (err) {
+      if (err instanceof DingTalkApiError && /outTrackId/i.test(err.code)) {
+        return { closed: false, calls: this.#calls, markdown: text };
+      }
+      // Still no answer: the retry settles it (its create finds the card or makes it).
+      this.#o.logger.error('card.close_failed', { error: errorSummary(err) });
+      return { closed: false, stuck: true, calls: this.#calls };
+    }
   }
 
   #outcome(closed: boolean, markdown: string): CardOutcome {
@@ -230,8 +264,11 @@ export class CardReply {
         await this.#reopen(content);
         return;
       }
-      this.#state = 'unavailable';
-      this.#o.logger.warn('card.create_failed', { error: errorSummary(err) });
+      this.#state = err instanceof DingTalkNetworkError ? 'uncertain' : 'unavailable';
+      this.#o.logger.warn('card.create_failed', {
+        error: errorSummary(err),
+        uncertain: this.#state === 'uncertain',
+      });
     }
     if (this.#latest !== this.#shown) this.#schedule();
   }

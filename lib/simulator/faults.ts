@@ -53,13 +53,25 @@ const FaultRequestSchema = z
     flowControl: z
       .strictObject({ count, staffIds: z.array(z.string().min(1)).optional() })
       .optional(),
+    /**
+     * A slow OpenAPI answer (the AI card routes are the usual target): the call is handled as
+     * usual at once and its answer, success or error, comes `delayMs` later, so a client that
+     * gives up first sees "no answer" for a call that took effect.
+     */
+    slowOpenapi: z
+      .strictObject({
+        count,
+        delayMs: z.number().int().min(1).max(600_000),
+        path: z.string().startsWith('/v1.0/').optional(),
+      })
+      .optional(),
     expireTokens: z.literal(true).optional(),
     malformedFrame: z
       .strictObject({ connectionId: z.string().min(1).optional(), text: z.string().optional() })
       .optional(),
   })
   .refine((r) => Object.keys(r).length > 0, {
-    message: `name at least one fault: gateway, handshake, webhook, openapi, flowControl, expireTokens, malformedFrame`,
+    message: `name at least one fault: gateway, handshake, webhook, openapi, flowControl, slowOpenapi, expireTokens, malformedFrame`,
   });
 
 export type FaultRequest = z.infer<typeof FaultRequestSchema>;
@@ -70,6 +82,7 @@ export type HandshakeFault = NonNullable<FaultRequest['handshake']>;
 export type WebhookFault = NonNullable<FaultRequest['webhook']>;
 export type OpenApiFault = NonNullable<FaultRequest['openapi']>;
 export type FlowControlFault = NonNullable<FaultRequest['flowControl']>;
+export type SlowOpenApiFault = NonNullable<FaultRequest['slowOpenapi']>;
 
 /** Validates a `POST /__sim/faults` body. */
 export function parseFaultRequest(body: unknown): Parsed<FaultRequest> {
@@ -123,6 +136,7 @@ export class FaultPlan {
   readonly webhook = new FaultQueue<WebhookFault>();
   readonly openapi = new FaultQueue<OpenApiFault>();
   readonly flowControl = new FaultQueue<FlowControlFault>();
+  readonly slowOpenapi = new FaultQueue<SlowOpenApiFault>();
 
   /** Queues the counted faults of a request. */
   add(request: FaultRequest): void {
@@ -131,11 +145,17 @@ export class FaultPlan {
     if (request.webhook) this.webhook.add(request.webhook);
     if (request.openapi) this.openapi.add(request.openapi);
     if (request.flowControl) this.flowControl.add(request.flowControl);
+    if (request.slowOpenapi) this.slowOpenapi.add(request.slowOpenapi);
   }
 
   /** The next OpenAPI fault for `path` (a fault without `path` matches every OpenAPI call). */
   takeOpenApi(path: string): OpenApiFault | undefined {
     return this.openapi.take((f) => f.path === undefined || f.path === path);
+  }
+
+  /** The next slow-answer fault for `path` (one without `path` matches every OpenAPI call). */
+  takeSlowOpenApi(path: string): SlowOpenApiFault | undefined {
+    return this.slowOpenapi.take((f) => f.path === undefined || f.path === path);
   }
 
   pending(): Record<string, unknown[]> {
@@ -145,6 +165,7 @@ export class FaultPlan {
       webhook: this.webhook.pending(),
       openapi: this.openapi.pending(),
       flowControl: this.flowControl.pending(),
+      slowOpenapi: this.slowOpenapi.pending(),
     };
   }
 
@@ -155,6 +176,7 @@ export class FaultPlan {
       this.webhook,
       this.openapi,
       this.flowControl,
+      this.slowOpenapi,
     ]) {
       queue.clear();
     }

@@ -50,6 +50,8 @@ export function handleOpenApi(
 ): void {
   const { stats } = ctx.ledger;
   stats.openapiCalls += 1;
+  const slow = ctx.faults.takeSlowOpenApi(path);
+  if (slow) holdAnswer(res, slow.delayMs);
   const fail: Fail = (status, code, message) => {
     stats.openapiErrors += 1;
     ctx.ledger.changed();
@@ -78,6 +80,20 @@ export function handleOpenApi(
     return;
   }
   ROUTES[`${req.method} ${path}`]?.(ctx, app, parsed.value, res, fail);
+}
+
+/**
+ * Delays the answer, not the handling: the route runs (and records its effect) now, and what it
+ * writes reaches the client `delayMs` later (Node sends a response's head with its body).
+ */
+function holdAnswer(res: ServerResponse, delayMs: number): void {
+  const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+  res.end = ((...args: unknown[]) => {
+    setTimeout(() => {
+      if (!res.destroyed) end(...args);
+    }, delayMs).unref();
+    return res;
+  }) as ServerResponse['end'];
 }
 
 /** §6: the token travels only in `x-acs-dingtalk-access-token`; a bad one is 400, not 401. */

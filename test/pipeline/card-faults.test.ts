@@ -1,0 +1,66 @@
+/**
+ * Card API faults the chaos run injects (issue 13), one at a time through the simulator: a slow
+ * `createAndDeliver` whose answer comes after the client gave up (the card exists, the channel
+ * does not know it), and card streaming answering 5xx. Every card closes, the answer is shown
+ * once (never card and markdown both), the agent is asked once.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { dm, type Rig, startRig } from './rig.js';
+
+let rig: Rig | undefined;
+afterEach(async () => {
+  await rig?.close();
+  rig = undefined;
+});
+
+const words = (n: number) => Array.from({ length: n }, (_, i) => `w${i} `);
+
+async function cardRig(respond: Parameters<typeof startRig>[0]['respond']) {
+  rig = await startRig({
+    respond,
+    runtime: { replyReserveMs: 600 },
+    channel: {
+      replyMode: 'card',
+      card: { maxCalls: 5, minIntervalMs: 100, thinkingDelayMs: 0 },
+    },
+  });
+  return rig;
+}
+
+describe('card faults: slow and failing card API', () => {
+  it('a create answered too late: no markdown copy, the retry closes the delivered card', async () => {
+    const r = await cardRig({ stream: words(6), gapMs: 0 });
+    r.ch.sim.addFaults({
+      slowOpenapi: { path: '/v1.0/card/instances/createAndDeliver', delayMs: 5_000 },
+    });
+    const { event } = r.ch.inject(dm('hi'));
+    // The create outlasts the attempt: the card may exist, so the attempt fails retryably …
+    await expect(r.ch.handle(event, 1_500)).rejects.toMatchObject({
+      code: 'card_close_failed',
+      retryable: true,
+    });
+    // … the simulator took the create at once (that is what a slow answer means) …
+    expect(r.ch.sim.cards().map((c) => c.state)).toEqual(['open']);
+    expect(r.sent()).toEqual([]);
+    // … and the retry finds that card and closes it with the stored reply.
+    expect(await r.ch.handle(event)).toEqual({ status: 'handled', reason: 'resumed' });
+    const [card, ...others] = r.ch.sim.cards();
+    expect(others).toEqual([]);
+    expect(card!.state).toBe('finished');
+    expect(card!.params.msgContent).toBe(words(6).join(''));
+    expect(r.sent()).toEqual([]);
+    expect(r.ai.requests).toHaveLength(1);
+  }, 20_000);
+
+  it('streaming updates answering 5xx are covered by the final content', async () => {
+    const r = await cardRig({ stream: words(20), gapMs: 30 });
+    r.ch.sim.addFaults({
+      openapi: { path: '/v1.0/card/streaming', status: 500, code: 'ServiceUnavailable', count: 2 },
+    });
+    await r.ch.handle(r.ch.inject(dm('hi')).event);
+    const [card] = r.ch.sim.cards();
+    expect(card!.state).toBe('finished');
+    expect(card!.params.msgContent).toBe(words(20).join(''));
+    expect(r.sent()).toEqual([]);
+  });
+});
