@@ -16,8 +16,9 @@ import { createRuntime } from '../../lib/runtime/index.js';
 import type { Simulator, SimulatorStats } from '../../lib/simulator/index.js';
 import { benchApp, channelEnv, startBenchSimulator } from '../rig.js';
 import { openBenchStore } from '../stores.js';
+import { CardLedger, CHAOS_CARD, cardConfig, startStreamingAgent } from './cards.js';
 import type { ChaosOptions, FaultKind } from './options.js';
-import { countPlannedFaults, planChaos } from './plan.js';
+import { type ChaosPlan, countPlannedFaults, planChaos } from './plan.js';
 import { type Reconciliation, reconcile } from './reconcile.js';
 import { seededRng } from './rng.js';
 import { CHAOS_WEBHOOK_TIMEOUT_MS, sendTraffic } from './traffic.js';
@@ -49,6 +50,22 @@ export interface ChaosResult extends Reconciliation {
     | 'openapiErrors'
   >;
   relay: RelayCounters & { reconnects: number; malformedFrames: number };
+  /** Paid card calls (403 QPS refusals not counted, as the card budget does not count them). */
+  cardCalls: {
+    budget: number;
+    /** Most calls one handler attempt spent on its card: must be ≤ budget. */
+    maxPerAttempt: number;
+    /** Most calls one message's card cost over all its attempts (a retry resumes the card). */
+    maxPerMessage: number;
+    /** Card-mode messages whose card cost more than one attempt's budget in total. */
+    messagesOverOneBudget: number;
+    overBudgetAttempts: number;
+    /** `msgId#attempt` of each attempt over the budget, with its calls. */
+    overBudget: string[];
+    total: number;
+    qpsRefused: number;
+    authRefused: number;
+  };
   durationMs: { traffic: number; drain: number; total: number };
   /** True when the drain gave up waiting (some work still running when reconciled). */
   drainTimedOut: boolean;
@@ -62,6 +79,7 @@ interface Channel {
   sim: Simulator;
   relay: Relay;
   book: FaultBook;
+  ledger: CardLedger;
   close(): Promise<void>;
 }
 
@@ -72,7 +90,11 @@ export async function runChaos(
 ): Promise<ChaosResult> {
   const started = performance.now();
   const plan = planChaos(options);
-  const channel = await startChannel(options, deps.logger ?? createLogger({ level: 'silent' }));
+  const channel = await startChannel(
+    options,
+    plan,
+    deps.logger ?? createLogger({ level: 'silent' }),
+  );
   try {
     const traffic = await sendTraffic(channel.sim, plan, {
       rate: options.rate,
@@ -87,14 +109,18 @@ export async function runChaos(
       poison: traffic.poison,
       inbound: channel.sim.inbound(),
       outbox: channel.sim.outbox(),
+      cards: channel.sim.cards(),
       book: channel.book,
     });
+    const cardCalls = cardCallFigures(channel.ledger);
     return {
       ...reconciliation,
       ok:
         reconciliation.neverAnswered === 0 &&
         reconciliation.answeredTwice === 0 &&
-        reconciliation.strayReplies === 0,
+        reconciliation.strayReplies === 0 &&
+        reconciliation.cards.unfinished === 0 &&
+        cardCalls.overBudgetAttempts === 0,
       seed: options.seed,
       options,
       dms: traffic.sent.filter((m) => m.conversation === 'dm').length,
@@ -105,6 +131,7 @@ export async function runChaos(
       },
       simulator: simulatorFigures(channel.sim.stats()),
       relay: relayTotals(channel.relay),
+      cardCalls,
       durationMs: {
         traffic: trafficDone - started,
         drain: drainDone - trafficDone,
@@ -135,8 +162,46 @@ function simulatorFigures(stats: SimulatorStats): ChaosResult['simulator'] {
   };
 }
 
+function cardCallFigures(ledger: CardLedger): ChaosResult['cardCalls'] {
+  const attempts = [...ledger.byAttempt.values()];
+  const cards = [...ledger.byCard.values()];
+  const budget = CHAOS_CARD.maxCalls;
+  return {
+    budget,
+    maxPerAttempt: Math.max(0, ...attempts),
+    maxPerMessage: Math.max(0, ...cards),
+    messagesOverOneBudget: cards.filter((c) => c > budget).length,
+    overBudgetAttempts: attempts.filter((c) => c > budget).length,
+    overBudget: [...ledger.byAttempt]
+      .filter(([, calls]) => calls > budget)
+      .map(([key, calls]) => `${key}: ${calls} calls`),
+    total: cards.reduce((a, b) => a + b, 0),
+    qpsRefused: ledger.qpsRefused,
+    authRefused: ledger.authRefused,
+  };
+}
+
+/** The channel's configuration: open policies, one entry per app, card mode where planned. */
+function chaosEnv(sim: Simulator, options: ChaosOptions, plan: ChaosPlan) {
+  const env = channelEnv(sim, options.accounts, { RELAY_TARGET: 'inprocess' });
+  const channel = JSON.parse(env.DINGTALK_CONFIG!) as {
+    accounts: Record<string, Record<string, unknown>>;
+  };
+  const cards = cardConfig(options, plan.messages);
+  Object.assign(channel, cards.root);
+  for (let i = 0; i < options.accounts; i++) {
+    const entry = channel.accounts[`acct${i}`];
+    if (entry) Object.assign(entry, cards.account(i));
+  }
+  return { ...env, DINGTALK_CONFIG: JSON.stringify(channel) };
+}
+
 /** The channel under test, wired as `runRelay` wires `npm start`, with the fault wrappers. */
-async function startChannel(options: ChaosOptions, logger: Logger): Promise<Channel> {
+async function startChannel(
+  options: ChaosOptions,
+  plan: ChaosPlan,
+  logger: Logger,
+): Promise<Channel> {
   const sim = await startBenchSimulator(options.accounts, {
     callbackAckTimeoutMs: options.callbackAckTimeoutMs,
     maxRedeliveries: options.maxRedeliveries,
@@ -148,24 +213,30 @@ async function startChannel(options: ChaosOptions, logger: Logger): Promise<Chan
     throw err;
   });
   const book = new FaultBook();
+  const ledger = new CardLedger();
   let relay: Relay | undefined;
+  let streaming: Awaited<ReturnType<typeof startStreamingAgent>> | undefined;
   const close = async () => {
     await relay?.stop(2_000);
+    await streaming?.hook.close();
     await store.close();
     await sim.close();
   };
   try {
-    const config = loadConfig(channelEnv(sim, options.accounts, { RELAY_TARGET: 'inprocess' }), {
-      requireCredentials: true,
-    });
+    streaming = await startStreamingAgent();
+    const config = loadConfig(chaosEnv(sim, options, plan), { requireCredentials: true });
+    const overrunMs = options.handlerBudgetMs + FORWARDER_GRACE_MS + 500;
     const rt = await createRuntime(config, {
       store: chaosStore(store.store, book),
-      agent: chaosAgent(book, options.handlerBudgetMs + FORWARDER_GRACE_MS + 500),
+      agent: chaosAgent(book, overrunMs, streaming.agent),
       logger,
       replyReserveMs: options.replyReserveMs,
       webhookTimeoutMs: CHAOS_WEBHOOK_TIMEOUT_MS,
+      fetch: ledger.fetch,
     });
-    const handler = chaosHandler(createMessageHandler(rt), book);
+    const handler = chaosHandler(createMessageHandler(rt), book, (msgId, run) =>
+      ledger.attempt(msgId, run),
+    );
     const forwarder = chaosForwarder(
       createInProcessForwarder({ handler, timeoutMs: options.handlerBudgetMs, logger }),
       book,
@@ -190,7 +261,7 @@ async function startChannel(options: ChaosOptions, logger: Logger): Promise<Chan
       },
     });
     await relay.start();
-    return { sim, relay, book, close };
+    return { sim, relay, book, ledger, close };
   } catch (err) {
     await close();
     throw err;

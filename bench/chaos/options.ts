@@ -36,6 +36,12 @@ export const TIMED_FAULTS = [
   'no_route', // webhook expired and no staffId: a final failure, ACKed, nothing can be sent
   'rejected_recipient', // webhook expired, DingTalk refuses the DM recipient: final, ACKed
   'slow_webhook', // the next webhook post is delivered but answered after the client timeout
+  // AI card faults (card-mode messages; issue 13):
+  'card_create_refused', // the next createAndDeliver is refused (403 no permission): markdown fallback
+  'card_stream_5xx', // the next card/streaming calls answer 500
+  'card_qps', // the next card calls answer 403 QpsLimit
+  'card_status_fail', // the next card/instances (status) call answers 500: the card stays open until a retry
+  'card_slow', // the next card call takes effect at once but is answered after the attempt's deadline
 ] as const;
 
 export type MessageFault = (typeof MESSAGE_FAULTS)[number];
@@ -50,6 +56,11 @@ export interface ChaosOptions {
   accounts: number;
   /** Share of messages sent in group chats (the rest are DMs). */
   groupShare: number;
+  /**
+   * Share answered in AI card mode: DMs of odd-numbered accounts (whose `replyMode` is `card`)
+   * when above 0, and groups with this chance (through their `groups` entry).
+   */
+  cardShare: number;
   /** A timed fault fires every this many messages. */
   faultEvery: number;
   /** Share of messages that get a per-message fault. */
@@ -76,6 +87,7 @@ export const DEFAULT_CHAOS_OPTIONS: ChaosOptions = {
   rate: 150,
   accounts: 2,
   groupShare: 0.25,
+  cardShare: 0.5,
   faultEvery: 20,
   messageFaultRate: 0.15,
   faults: [...MESSAGE_FAULTS, ...TIMED_FAULTS],
@@ -123,7 +135,7 @@ export function resolveChaosOptions(input: Partial<ChaosOptions> = {}): ChaosOpt
   if (!Number.isInteger(options.maxRedeliveries) || options.maxRedeliveries < 0) {
     issues.push('--max-redeliveries must be a non-negative integer');
   }
-  for (const key of ['groupShare', 'messageFaultRate'] as const) {
+  for (const key of ['groupShare', 'cardShare', 'messageFaultRate'] as const) {
     if (!(options[key] >= 0 && options[key] <= 1)) issues.push(`--${kebab(key)} must be in 0..1`);
   }
   if (!(options.replyReserveMs >= 0 && options.replyReserveMs < options.handlerBudgetMs)) {
@@ -153,6 +165,7 @@ Exits 1 if any message is lost or answered twice.
   --seed N                RNG seed; the same seed replays the same run (default 1)
   --rate N                offered messages per second (default ${DEFAULT_CHAOS_OPTIONS.rate})
   --accounts N            DingTalk apps / stream clients (default ${DEFAULT_CHAOS_OPTIONS.accounts})
+  --card-share F          share of messages answered in AI card mode (default ${DEFAULT_CHAOS_OPTIONS.cardShare})
   --fault-every N         a connection/API fault every N messages (default ${DEFAULT_CHAOS_OPTIONS.faultEvery})
   --message-fault-rate F  share of messages with a handler/agent fault (default ${DEFAULT_CHAOS_OPTIONS.messageFaultRate})
   --faults a,b,…          only these kinds (default all): ${ALL_FAULTS.join(', ')}
@@ -176,6 +189,7 @@ export function parseChaosArgs(args: string[]): {
       seed: { type: 'string' },
       rate: { type: 'string' },
       accounts: { type: 'string' },
+      'card-share': { type: 'string' },
       'fault-every': { type: 'string' },
       'message-fault-rate': { type: 'string' },
       'max-redeliveries': { type: 'string' },
@@ -202,6 +216,7 @@ export function parseChaosArgs(args: string[]): {
   set('seed', number('seed', values.seed));
   set('rate', number('rate', values.rate));
   set('accounts', number('accounts', values.accounts));
+  set('cardShare', number('card-share', values['card-share']));
   set('faultEvery', number('fault-every', values['fault-every']));
   set('messageFaultRate', number('message-fault-rate', values['message-fault-rate']));
   set('maxRedeliveries', number('max-redeliveries', values['max-redeliveries']));

@@ -24,6 +24,8 @@ export interface PlannedMessage {
   staffId: string;
   /** Groups only: the openConversationId (DMs get theirs from the simulator). */
   groupId?: string;
+  /** Answered in an AI card (`replyMode: card` for its account or group). */
+  card: boolean;
   fault?: MessageFault;
 }
 
@@ -47,13 +49,16 @@ export function planChaos(options: ChaosOptions): ChaosPlan {
   const messages: PlannedMessage[] = [];
   for (let index = 0; index < options.messages; index++) {
     const group = rng.chance(options.groupShare);
+    const accountIndex = index % options.accounts;
+    const card = group ? rng.chance(options.cardShare) : isCardAccount(accountIndex, options);
     const fault = rng.chance(options.messageFaultRate) ? nextMessageFault() : undefined;
     const id = `s${options.seed}m${index}`;
     messages.push({
       index,
       token: `chaos-${id}`,
-      accountId: `acct${index % options.accounts}`,
+      accountId: `acct${accountIndex}`,
       conversation: group ? 'group' : 'dm',
+      card,
       staffId: `staff-${id}`,
       ...(group ? { groupId: `cidChaos${id}==` } : {}),
       ...(fault ? { fault } : {}),
@@ -65,6 +70,11 @@ export function planChaos(options: ChaosOptions): ChaosPlan {
     if (kind) timed.push({ beforeMessage: at, kind });
   }
   return { messages, timed };
+}
+
+/** Odd-numbered accounts reply in AI cards (when any share is asked for). */
+export function isCardAccount(accountIndex: number, options: ChaosOptions): boolean {
+  return options.cardShare > 0 && accountIndex % 2 === 1;
 }
 
 /** Yields every kind once (shuffled), then random kinds; undefined when none is enabled. */

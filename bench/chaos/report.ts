@@ -38,15 +38,34 @@ export function formatChaosReport(r: ChaosResult): string[] {
     `  stray replies    ${pad(r.strayReplies)}   (replies no sent message explains)`,
     `  wrong text       ${pad(r.wrongText)}   (neither the echo nor the error reply)`,
     `  poison payloads  ${pad(r.poison.sent)}   (${r.poison.acked} ACKed, none may be answered)`,
+    '',
+    `AI cards (${r.cards.cardMessages} messages in card mode)`,
+    `  cards created    ${pad(r.cards.created)}   (${r.cards.finished} finished, ${r.cards.failed} failed)`,
+    `  left unfinished  ${pad(r.cards.unfinished)}   (still spinning at the end, after every retry)`,
+    `  markdown instead ${pad(r.cards.markdownFallbacks)}   (card refused: the reply went out as markdown, once)`,
+    `  spilled over     ${pad(r.cards.spilledOver)}   (the rest of a long reply as markdown after its card)`,
+    `  paid card calls  ${pad(r.cardCalls.total)}   (max ${r.cardCalls.maxPerAttempt} per attempt, budget ${r.cardCalls.budget}; max ${r.cardCalls.maxPerMessage} per message over its retries, ${r.cardCalls.messagesOverOneBudget} messages above one budget; ${r.cardCalls.qpsRefused} QPS and ${r.cardCalls.authRefused} stale-token refusals not charged)`,
   ];
   if (r.lost.length > 0) lines.push('', 'Never answered:', ...anomalies(r.lost));
   if (r.doubled.length > 0) lines.push('', 'Answered more than once:', ...anomalies(r.doubled));
   lines.push('');
+  if (r.cardCalls.overBudget.length > 0) {
+    lines.push(
+      '',
+      'Attempts over the card budget:',
+      ...r.cardCalls.overBudget.map((a) => `  ${a}`),
+    );
+  }
+  if (r.cards.open.length > 0) {
+    lines.push('', 'Cards left open:', ...r.cards.open.slice(0, MAX_LISTED).map((id) => `  ${id}`));
+  }
   if (r.ok) {
-    lines.push('PASS: every message answered exactly once.');
+    lines.push(
+      'PASS: every message answered exactly once, every card closed, every attempt within the card budget.',
+    );
   } else {
     lines.push(
-      `FAIL: ${r.neverAnswered} lost, ${r.answeredTwice} answered twice, ${r.strayReplies} stray.`,
+      `FAIL: ${r.neverAnswered} lost, ${r.answeredTwice} answered twice, ${r.strayReplies} stray, ${r.cards.unfinished} cards open, ${r.cardCalls.overBudgetAttempts} attempts over the card budget.`,
       `Replay: npm run chaos -- ${replayArgs(r)}`,
     );
   }
@@ -79,6 +98,7 @@ function replayArgs(r: ChaosResult): string {
   if (o.store !== d.store) args.push(`--store ${o.store}`);
   if (o.rate !== d.rate) args.push(`--rate ${o.rate}`);
   if (o.accounts !== d.accounts) args.push(`--accounts ${o.accounts}`);
+  if (o.cardShare !== d.cardShare) args.push(`--card-share ${o.cardShare}`);
   if (o.faultEvery !== d.faultEvery) args.push(`--fault-every ${o.faultEvery}`);
   if (o.messageFaultRate !== d.messageFaultRate) {
     args.push(`--message-fault-rate ${o.messageFaultRate}`);

@@ -15,6 +15,14 @@ export interface SentMessage extends PlannedMessage {
   conversationId: string;
 }
 
+const CARD_PATHS = [
+  '/v1.0/card/instances/createAndDeliver',
+  '/v1.0/card/streaming',
+  '/v1.0/card/instances',
+];
+/** A `card_slow` answer comes this late (longer than any attempt's deadline plus grace). */
+export const CARD_SLOW_MS = 8_000;
+
 /** A payload nothing can answer (no msgId, bad keys, no route): it must be ACKed, never answered. */
 export interface SentPoison {
   messageId: string;
@@ -128,6 +136,39 @@ function fireTimedFault(sim: Simulator, kind: TimedFault, rng: Rng, traffic: Tra
       return true;
     case 'slow_webhook':
       sim.addFaults({ webhook: { count: 1, delayMs: CHAOS_WEBHOOK_TIMEOUT_MS * 2 } });
+      return true;
+    case 'card_create_refused':
+      sim.addFaults({
+        openapi: {
+          path: '/v1.0/card/instances/createAndDeliver',
+          status: 403,
+          code: 'Forbidden.AccessDenied.AccessTokenPermissionDenied',
+        },
+      });
+      return true;
+    case 'card_stream_5xx':
+      sim.addFaults({
+        openapi: {
+          path: '/v1.0/card/streaming',
+          status: 500,
+          code: 'ServiceUnavailable',
+          count: rng.int(1, 3),
+        },
+      });
+      return true;
+    case 'card_qps':
+      sim.addFaults({
+        openapi: { path: rng.pick(CARD_PATHS), count: rng.int(1, 3) },
+      });
+      return true;
+    case 'card_status_fail':
+      sim.addFaults({
+        openapi: { path: '/v1.0/card/instances', status: 500, code: 'ServiceUnavailable' },
+      });
+      return true;
+    case 'card_slow':
+      // Past the attempt's deadline and its grace: the channel never sees this answer.
+      sim.addFaults({ slowOpenapi: { path: rng.pick(CARD_PATHS), delayMs: CARD_SLOW_MS } });
       return true;
     case 'poison':
     case 'bad_key':

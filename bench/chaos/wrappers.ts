@@ -132,14 +132,21 @@ export function chaosForwarder(inner: Forwarder, book: FaultBook): Forwarder {
   };
 }
 
-/** The real handler, counted and recorded; chosen messages "crash" after it returned. */
-export function chaosHandler(inner: MessageHandler, book: FaultBook): MessageHandler {
+/**
+ * The real handler, counted and recorded; chosen messages "crash" after it returned. `around`
+ * runs each attempt in a scope (the card ledger charges its card calls to it).
+ */
+export function chaosHandler(
+  inner: MessageHandler,
+  book: FaultBook,
+  around: <T>(msgId: string, run: () => Promise<T>) => Promise<T> = (_id, run) => run(),
+): MessageHandler {
   return async (event, context) => {
     const msgId = msgIdOf(event.data) ?? event.messageId;
     book.inflight += 1;
     let outcome: HandleOutcome;
     try {
-      outcome = await inner(event, context);
+      outcome = await around(msgId, () => inner(event, context));
     } catch (err) {
       book.recordAttempt(msgId, `error:${errorSummary(err).code}`);
       throw err;
@@ -157,8 +164,11 @@ export function chaosHandler(inner: MessageHandler, book: FaultBook): MessageHan
   };
 }
 
-/** The echo agent, except that chosen messages time out or overrun their deadline once. */
-export function chaosAgent(book: FaultBook, overrunMs: number): Agent {
+/**
+ * The echo agent, except that chosen messages time out or overrun their deadline once. A turn
+ * that shows progress (card mode, `onText`) streams from `streaming` instead, when given.
+ */
+export function chaosAgent(book: FaultBook, overrunMs: number, streaming?: Agent): Agent {
   const echo = createEchoAgent();
   return {
     ...echo,
@@ -177,12 +187,20 @@ export function chaosAgent(book: FaultBook, overrunMs: number): Agent {
           { length: 14_000 },
           (_, i) => `${token} line ${i} of a long answer`,
         );
-        return { text: lines.join('\n') };
+        const text = lines.join('\n');
+        // A card shows it as it grows: its first 20 KB, then the rest as markdown.
+        options.onText?.(text.slice(0, 2_000));
+        options.onText?.(text);
+        return { text };
       }
       if (fault === 'agent_overrun' && book.fire(request.messageId, fault)) {
         // Ignores the signal: answers after the hand-off has been given up on.
         await sleep(overrunMs);
+        if (options.onText && streaming) {
+          return streaming.respond(request, { ...options, signal: new AbortController().signal });
+        }
       }
+      if (options.onText && streaming) return streaming.respond(request, options);
       return echo.respond(request, options);
     },
   };

@@ -17,7 +17,8 @@ import {
 import { reconcile } from '../../bench/chaos/reconcile.js';
 import type { SentMessage } from '../../bench/chaos/traffic.js';
 import { FaultBook } from '../../bench/chaos/wrappers.js';
-import type { InboundRecord, OutboxEntry } from '../../lib/simulator/index.js';
+import { outTrackIdFor } from '../../lib/dingtalk/cards.js';
+import type { InboundRecord, OutboxEntry, SimCard } from '../../lib/simulator/index.js';
 
 describe('§9 delivery guarantees under chaos', () => {
   it('answers every message exactly once through drops, redeliveries, crashes and API faults', async () => {
@@ -38,6 +39,14 @@ describe('§9 delivery guarantees under chaos', () => {
     }
     expect(result.simulator.redeliveries).toBeGreaterThan(0);
     expect(result.relay.retries).toBeGreaterThan(0);
+    // Card mode (issue 13): a share of the messages answered in AI cards, every card closed,
+    // every attempt within the budget, card refusals answered by markdown once (above).
+    expect(result.cards.cardMessages).toBeGreaterThan(30);
+    expect(result.cards.created).toBeGreaterThan(30);
+    expect(result.cards.open).toEqual([]);
+    expect(result.cards.unfinished).toBe(0);
+    expect(result.cardCalls.overBudget).toEqual([]);
+    expect(result.cardCalls.maxPerAttempt).toBeLessThanOrEqual(result.cardCalls.budget);
     expect(result.ok).toBe(true);
   }, 90_000);
 });
@@ -48,6 +57,7 @@ describe('chaos reconciliation', () => {
     token: `chaos-t${index}`,
     accountId: 'acct0',
     conversation,
+    card: false,
     staffId: `staff-${index}`,
     msgId: `msg${index}`,
     messageId: `mid${index}`,
@@ -105,5 +115,63 @@ describe('chaos reconciliation', () => {
     expect(result.doubled.map((a) => [a.index, a.via])).toEqual([[1, ['webhook', 'openapi']]]);
     expect(result.lost.map((a) => a.index)).toEqual([2]);
     expect(result.lost[0]!.reason).toContain('gave up after 1 deliveries');
+  });
+
+  it('counts a card as the answer, a markdown copy beside it twice, an open card unfinished', () => {
+    const card = (m: SentMessage, content: string, state: SimCard['state']): SimCard => ({
+      outTrackId: outTrackIdFor(m.accountId, m.msgId),
+      account: m.accountId,
+      templateId: 't.schema',
+      space: { type: 'IM_ROBOT', id: m.staffId },
+      createdAt: 0,
+      params: { flowStatus: state === 'open' ? '2' : '3', msgContent: content },
+      updates: [],
+      state,
+    });
+    const sent = [0, 1, 2, 3, 4].map((i) => ({ ...message(i, 'dm'), card: true }));
+    const [m0, m1, m2, m3, m4] = sent as [
+      SentMessage,
+      SentMessage,
+      SentMessage,
+      SentMessage,
+      SentMessage,
+    ];
+    const cards = [
+      card(m0, 'Echo agent: chaos-t0', 'finished'),
+      // #1: the card was delivered and closed, yet the reply also went out as markdown.
+      card(m1, 'Echo agent: chaos-t1', 'finished'),
+      // #2: a long reply: the card holds its start, markdown the rest.
+      card(m2, 'chaos-t2 line 0\nchaos-t2 line 1', 'finished'),
+      // #3: left spinning.
+      card(m3, 'Echo agent: chaos-t3', 'open'),
+      // A card no message explains.
+      card({ ...m4, msgId: 'msg-unknown' }, 'Echo agent: ?', 'finished'),
+    ];
+    const outbox = [
+      reply(1, { conversationId: 'cid1', text: 'Echo agent: chaos-t1' }),
+      reply(2, { conversationId: 'cid2', text: 'chaos-t2 line 2' }),
+      // #4: card creation refused, answered by markdown.
+      reply(3, { conversationId: 'cid4', text: 'Echo agent: chaos-t4' }),
+    ];
+    const result = reconcile({
+      sent,
+      poison: [],
+      inbound: [],
+      outbox,
+      cards,
+      book: new FaultBook(),
+    });
+    expect(result).toMatchObject({ answeredOnce: 4, answeredTwice: 1, neverAnswered: 0 });
+    expect(result.doubled.map((a) => a.index)).toEqual([1]);
+    expect(result.doubled[0]!.reason).toContain('markdown repeats what the card shows');
+    expect(result.strayReplies).toBe(1);
+    expect(result.cards).toMatchObject({
+      cardMessages: 5,
+      created: 5,
+      unfinished: 1,
+      markdownFallbacks: 1,
+      spilledOver: 2,
+    });
+    expect(result.cards.open).toEqual([outTrackIdFor('acct0', 'msg3')]);
   });
 });
