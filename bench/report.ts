@@ -2,6 +2,7 @@
  * The printed bench report: one block per section, then the targets with MET / MISSED. Every
  * figure says what it measures; ratios compare our path with the inline baseline (ours ÷ inline).
  */
+import type { CardStreamResult } from './card-stream.js';
 import type { ColdStartSection } from './cold-start-section.js';
 import type { EndToEndResult, EndToEndSide } from './e2e.js';
 import type { HandlingResult } from './handling.js';
@@ -24,6 +25,7 @@ export interface BenchReport {
   relay?: RelayThroughputResult;
   handling?: HandlingResult[];
   e2e?: EndToEndResult;
+  cards?: CardStreamResult;
   coldStart?: ColdStartSection;
   memory?: MemoryResult;
   targets: TargetCheck[];
@@ -42,6 +44,7 @@ export function formatBenchReport(r: BenchReport): string[] {
   if (r.relay) lines.push('', ...relaySection(r.relay));
   if (r.handling) lines.push('', ...handlingSection(r.handling));
   if (r.e2e) lines.push('', ...e2eSection(r.e2e));
+  if (r.cards) lines.push('', ...cardSection(r.cards));
   if (r.coldStart) lines.push('', ...r.coldStart.lines);
   if (r.memory) lines.push('', ...memorySection(r.memory));
   lines.push('', 'Targets');
@@ -137,6 +140,36 @@ function e2eSection(e: EndToEndResult): string[] {
     line('store ops / API / paid per msg', per(o), per(b), ''),
     line('unanswered in the latency run', String(o.unanswered), String(b.unanswered), ''),
     '  (inline ACKs on receipt and keeps dedup in memory: a crash after its ACK loses the message)',
+  ];
+}
+
+function cardSection(c: CardStreamResult): string[] {
+  const line = (label: string, ours: string, peer: string) =>
+    `  ${label.padEnd(34)} ${ours.padEnd(24)} ${peer}`.trimEnd();
+  const calls = (s: Summary) => `max ${fmt(s.max)}, mean ${fmt(s.mean)}`;
+  const shape = (s: CardStreamResult['shapes']['latency']) =>
+    `${s.replies} replies of ${s.tokens} token chunks ${s.gapMs} ms apart`;
+  return [
+    `AI card streaming: the same streaming http agent and simulator (ours: budget ${c.budget}, updates ≥ ${fmt(c.minIntervalMs)} ms apart)`,
+    `  (short: ${shape(c.shapes.latency)}; slow long: ${shape(c.shapes.slowLong)}; fast long: ${shape(c.shapes.fastLong)})`,
+    line('', 'ours (replyMode card)', 'peer pattern (4 + 1 per chunk)'),
+    line(
+      'first token → first visible (short)',
+      `p50 ${fmt(c.ours.firstVisibleMs.p50)}, p99 ${fmt(c.ours.firstVisibleMs.p99)} ms`,
+      `p50 ${fmt(c.peer.firstVisibleMs.p50)}, p99 ${fmt(c.peer.firstVisibleMs.p99)} ms`,
+    ),
+    line(
+      'paid card calls per reply, short',
+      calls(c.ours.calls.latency),
+      calls(c.peer.calls.latency),
+    ),
+    line('… slow long answer', calls(c.ours.calls.slowLong), calls(c.peer.calls.slowLong)),
+    line('… fast long answer', calls(c.ours.calls.fastLong), calls(c.peer.calls.fastLong)),
+    line(
+      'cards unfinished / wrong content',
+      `${c.ours.unfinished} / ${c.ours.wrongContent}`,
+      `${c.peer.unfinished} / ${c.peer.wrongContent}`,
+    ),
   ];
 }
 

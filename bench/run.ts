@@ -6,6 +6,7 @@
  */
 import { cpus, platform, release, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
+import { benchCardStream } from './card-stream.js';
 import { coldStartSection } from './cold-start-section.js';
 import { benchEndToEnd } from './e2e.js';
 import { benchHandling } from './handling.js';
@@ -17,7 +18,7 @@ import { checkTargets } from './targets.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const SECTIONS = ['relay', 'handling', 'e2e', 'cold-start', 'memory'] as const;
+const SECTIONS = ['relay', 'handling', 'e2e', 'cards', 'cold-start', 'memory'] as const;
 type Section = (typeof SECTIONS)[number];
 
 /** Message counts: the default run (about 2–3 minutes on 2 cores) and a quick smoke run. */
@@ -26,12 +27,22 @@ const SIZES = {
     relay: { messages: 8_000, latencyRate: 500, latencyMessages: 5_000 },
     handling: 500,
     e2e: { rate: 25, messages: 250, throughputMessages: 1_000 },
+    cards: {
+      latency: { replies: 60, tokens: 20, gapMs: 40, concurrency: 4 },
+      slowLong: { replies: 3, tokens: 150, gapMs: 40, concurrency: 3 },
+      fastLong: { replies: 5, tokens: 400, gapMs: 0, concurrency: 5 },
+    },
     memory: { accountCounts: [1, 10], messages: 50_000, checkpointEvery: 10_000 },
   },
   quick: {
     relay: { messages: 2_000, latencyRate: 500, latencyMessages: 1_000 },
     handling: 100,
     e2e: { rate: 25, messages: 50, throughputMessages: 200 },
+    cards: {
+      latency: { replies: 16, tokens: 10, gapMs: 40, concurrency: 4 },
+      slowLong: { replies: 2, tokens: 80, gapMs: 40, concurrency: 2 },
+      fastLong: { replies: 3, tokens: 300, gapMs: 0, concurrency: 3 },
+    },
     memory: { accountCounts: [1, 10], messages: 5_000, checkpointEvery: 1_000 },
   },
 };
@@ -129,6 +140,10 @@ async function runBench(
   if (sections.has('e2e')) {
     progress('bench: end to end, ours and the inline baseline…');
     report.e2e = await benchEndToEnd(sizes.e2e);
+  }
+  if (sections.has('cards')) {
+    progress('bench: AI card streaming, ours and the peer pattern…');
+    report.cards = await benchCardStream(sizes.cards);
   }
   if (sections.has('cold-start')) {
     progress('bench: cold start (bench/cold-start.ts)…');

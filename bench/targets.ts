@@ -3,6 +3,7 @@
  * asserted in tests: a slow CI machine must not fail the build, but the table must say plainly
  * which figures meet their target.
  */
+import type { CardStreamResult } from './card-stream.js';
 import { type ColdStartSection, isColdStartJson } from './cold-start-section.js';
 import type { EndToEndResult } from './e2e.js';
 import type { HandlingResult } from './handling.js';
@@ -21,6 +22,7 @@ export interface MeasuredSections {
   relay?: RelayThroughputResult;
   handling?: HandlingResult[];
   e2e?: EndToEndResult;
+  cards?: CardStreamResult;
   memory?: MemoryResult;
   coldStart?: ColdStartSection;
 }
@@ -98,6 +100,7 @@ export function checkTargets(m: MeasuredSections): TargetCheck[] {
       measured: load ? describeGrowth(load) : '—',
       met: load ? grows(load) === false : undefined,
     },
+    ...cardTargets(m.cards),
     ...coldStartTargets(m.coldStart),
     {
       target: '0 paid OpenAPI calls per plain webhook reply',
@@ -120,6 +123,27 @@ function describeGrowth(load: NonNullable<MeasuredSections['memory']>['load']): 
   const last = load.checkpoints.at(-1);
   if (!first || !last) return '—';
   return `live heap trend ${fmt(load.heapSlopeBytesPerMsg)} B/msg, RSS ${fmt(first.rssMb)} → ${fmt(last.rssMb)} MB (${fmt(first.messages)} → ${fmt(last.messages)} messages)`;
+}
+
+/** Issue 13: streamed card replies within the call budget, every card finished. */
+function cardTargets(c: CardStreamResult | undefined): TargetCheck[] {
+  const worst = c
+    ? Math.max(c.ours.calls.latency.max, c.ours.calls.slowLong.max, c.ours.calls.fastLong.max)
+    : Number.NaN;
+  return [
+    {
+      target: `paid card calls per streamed reply ≤ ${c ? c.budget : 'the budget'}`,
+      measured: c
+        ? `max ${fmt(worst)} (slow long ${fmt(c.ours.calls.slowLong.max)}, fast long ${fmt(c.ours.calls.fastLong.max)}; peer pattern ${fmt(c.peer.calls.slowLong.max)} / ${fmt(c.peer.calls.fastLong.max)})`
+        : '—',
+      met: c ? worst <= c.budget : undefined,
+    },
+    {
+      target: 'streamed cards left unfinished: 0',
+      measured: c ? `${c.ours.unfinished} (content wrong: ${c.ours.wrongContent})` : '—',
+      met: c ? c.ours.unfinished === 0 && c.ours.wrongContent === 0 : undefined,
+    },
+  ];
 }
 
 /** The deploy work's own targets, as bench/cold-start.ts reports them with its figures. */

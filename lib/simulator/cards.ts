@@ -39,6 +39,8 @@ export interface SimCard {
   templateId: string;
   space: { type: 'IM_GROUP' | 'IM_ROBOT'; id: string };
   createdAt: number;
+  /** The variables the card was created with (what it showed first). */
+  createParams: Record<string, string>;
   /** The card's current variables (streamed keys hold their latest full content). */
   params: Record<string, string>;
   updates: CardUpdate[];
@@ -114,6 +116,7 @@ export class CardBook {
       templateId: cardTemplateId,
       space,
       createdAt: this.now(),
+      createParams: { ...params },
       params,
       updates: [],
       state: 'open',

@@ -124,6 +124,7 @@ describe('chaos reconciliation', () => {
       templateId: 't.schema',
       space: { type: 'IM_ROBOT', id: m.staffId },
       createdAt: 0,
+      createParams: { flowStatus: '2', msgContent: content },
       params: { flowStatus: state === 'open' ? '2' : '3', msgContent: content },
       updates: [],
       state,
