@@ -5,7 +5,7 @@
  * once (never card and markdown both), the agent is asked once.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { dm, type Rig, startRig } from './rig.js';
+import { dm, type Rig, type RigOptions, startRig } from './rig.js';
 
 let rig: Rig | undefined;
 afterEach(async () => {
@@ -15,7 +15,7 @@ afterEach(async () => {
 
 const words = (n: number) => Array.from({ length: n }, (_, i) => `w${i} `);
 
-async function cardRig(respond: Parameters<typeof startRig>[0]['respond']) {
+async function cardRig(respond: RigOptions['respond']) {
   rig = await startRig({
     respond,
     runtime: { replyReserveMs: 600 },
