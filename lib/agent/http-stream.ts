@@ -29,6 +29,9 @@ import {
   transportError,
 } from './transport.js';
 
+/** The bound when the caller names none: the pipeline's reply bound (bounds.ts), 128 KB. */
+export const DEFAULT_STREAM_REPLY_BYTES = 128 * 1024;
+
 /** What the channel sends when it can show a streamed answer. */
 export const STREAM_ACCEPT = 'text/event-stream, application/json;q=0.9';
 

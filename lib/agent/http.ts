@@ -5,9 +5,8 @@
  * A caller that shows progress (card replies) may get the answer streamed (http-stream.ts).
  */
 import { registerSecret, urlCredentials } from '../log.js';
-import { MAX_REPLY_BYTES } from '../pipeline/bounds.js';
 import { boundHistory, type HistoryLimits } from './history.js';
-import { streamHttpAgent } from './http-stream.js';
+import { DEFAULT_STREAM_REPLY_BYTES, streamHttpAgent } from './http-stream.js';
 import { type Agent, AgentError, type AgentRequest } from './port.js';
 import { describeEndpoint, type FetchFn, postJson } from './transport.js';
 
@@ -23,7 +22,7 @@ export interface HttpAgentOptions {
   /** Shown by `/status`. */
   model?: string;
   fetch?: FetchFn;
-  /** A streamed answer stops being read past this (default: the pipeline's reply bound). */
+  /** A streamed answer stops being read past this (the caller's `maxReplyBytes` wins). */
   maxReplyBytes?: number;
 }
 
@@ -140,7 +139,7 @@ export function createHttpAgent(options: HttpAgentOptions): Agent {
     keepsHistory: options.keepsHistory,
     mediaAccess: 'url',
     model: options.model,
-    async respond(request, { signal, onText }) {
+    async respond(request, { signal, onText, maxReplyBytes: callerBound }) {
       const init = {
         agent: 'http',
         url: options.url,
@@ -152,7 +151,7 @@ export function createHttpAgent(options: HttpAgentOptions): Agent {
         fetch: options.fetch,
       };
       if (onText) {
-        const maxReplyBytes = options.maxReplyBytes ?? MAX_REPLY_BYTES;
+        const maxReplyBytes = callerBound ?? options.maxReplyBytes ?? DEFAULT_STREAM_REPLY_BYTES;
         const text = await streamHttpAgent({ ...init, maxReplyBytes }, onText, (json, status) =>
           httpAgentReplyText(json, status, where),
         );

@@ -88,6 +88,11 @@ export interface AgentCallOptions {
    * issue 13). Optional both ways: an agent that does not stream just returns its reply.
    */
   onText?: (textSoFar: string) => void;
+  /**
+   * The reply bound (lib/pipeline/bounds.ts): a streaming agent stops reading past it, since
+   * the pipeline cuts the reply there anyway.
+   */
+  maxReplyBytes?: number;
 }
 
 /** An AI agent behind the channel. */

@@ -11,6 +11,7 @@ import type { DingTalkApi } from '../dingtalk/api.js';
 import type { InboundMessage, InboundQuote } from '../dingtalk/inbound-types.js';
 import { errorSummary } from '../errors.js';
 import type { Logger } from '../log.js';
+import { MAX_REPLY_BYTES } from './bounds.js';
 import { fetchMedia, type MediaLimits } from './media-fetch.js';
 
 export interface AgentCallInput {
@@ -69,7 +70,7 @@ export async function callAgent(
     const request = buildRequest(agent, input, parts[0] ?? [], agentQuote(quotes, parts.slice(1)));
     const reply = await agent.respond(request, {
       signal: deps.signal,
-      ...(deps.onText ? { onText: deps.onText } : {}),
+      ...(deps.onText ? { onText: deps.onText, maxReplyBytes: MAX_REPLY_BYTES } : {}),
     });
     return { text: reply.text, answered: true };
   } catch (err) {

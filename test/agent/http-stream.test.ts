@@ -6,6 +6,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createHttpAgent, type HttpAgentOptions } from '../../lib/agent/http.js';
+import { DEFAULT_STREAM_REPLY_BYTES } from '../../lib/agent/http-stream.js';
 import { registerSecret } from '../../lib/log.js';
 import { MAX_REPLY_BYTES } from '../../lib/pipeline/bounds.js';
 import { type FakeAgentHttp, startFakeAgentHttp } from '../support/fake-agent-http.js';
@@ -133,13 +134,24 @@ describe('http agent: streaming answers', () => {
     expect(reply.text.length).toBeLessThanOrEqual(20_000 + piece.length);
   });
 
-  it('the default bound is the pipeline reply bound', async () => {
+  it('without a bound from the caller or the options, the pipeline reply bound applies', async () => {
+    expect(DEFAULT_STREAM_REPLY_BYTES).toBe(MAX_REPLY_BYTES);
     const piece = '长'.repeat(2_000); // 6 000 bytes
     hook.respondWith({ stream: Array.from({ length: 100 }, () => piece), gapMs: 0 });
     const { reply } = await streamed();
     const bytes = Buffer.byteLength(reply.text);
     expect(bytes).toBeGreaterThan(MAX_REPLY_BYTES);
     expect(bytes).toBeLessThanOrEqual(MAX_REPLY_BYTES + 6_000);
+  });
+
+  it("the caller's bound wins over the adapter's", async () => {
+    hook.respondWith({ stream: Array.from({ length: 100 }, () => 'y'.repeat(1_000)), gapMs: 0 });
+    const reply = await agentFor({ maxReplyBytes: 50_000 }).respond(agentRequest(), {
+      signal: openSignal(),
+      onText: () => undefined,
+      maxReplyBytes: 5_000,
+    });
+    expect(reply.text.length).toBe(6_000);
   });
 
   it('a stream of empty deltas past the raw bound is agent_bad_response', async () => {

@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAgent, userFacingAgentError } from '../../lib/agent/index.js';
 import type { ApiCall } from '../../lib/dingtalk/api.js';
+import { MAX_REPLY_BYTES } from '../../lib/pipeline/bounds.js';
 import { startTestChannel, type TestChannel } from '../support/channel.js';
 import {
   type FakeAgentHttp,
@@ -27,15 +28,32 @@ afterEach(async () => {
 async function start(answer: FakeAgentHttpAnswer, replyMode: 'card' | 'markdown' = 'card') {
   hook = await startFakeAgentHttp({ respond: answer });
   const calls: ApiCall[] = [];
+  const answers: string[] = [];
   ch = await startTestChannel({
     channel: {
       replyMode,
       card: { maxCalls: BUDGET, minIntervalMs: 100, thinkingDelayMs: 0 },
     },
     agent: createAgent({ kind: 'http', httpUrl: hook.url }),
-    runtime: { onApiCall: (call) => calls.push(call) },
+    runtime: {
+      onApiCall: (call) => calls.push(call),
+      // Records what the adapter returned (the pipeline bounds it after).
+      wrapAgent: (agent) => ({
+        ...agent,
+        respond: async (request, options) => {
+          const reply = await agent.respond(request, options);
+          answers.push(reply.text);
+          return reply;
+        },
+      }),
+    },
   });
-  return { ch, hook, cardCalls: () => calls.filter((c) => c.endpoint.startsWith('card/')) };
+  return {
+    ch,
+    hook,
+    answers,
+    cardCalls: () => calls.filter((c) => c.endpoint.startsWith('card/')),
+  };
 }
 
 const words = (n: number) => Array.from({ length: n }, (_, i) => `w${i} `);
@@ -74,6 +92,28 @@ describe('card mode with the http agent streaming', () => {
     expect(card!.params.msgContent).toContain('first part second');
     expect(card!.params.msgContent).toContain(userFacingAgentError(new Error('x')));
     expect(ch.sim.outbox()).toEqual([]);
+  });
+
+  it('a stream past the reply bound: the card holds its start, the rest and the cut note follow', async () => {
+    const line = `${'z'.repeat(999)}\n`;
+    const { ch, answers } = await start({
+      stream: Array.from({ length: 400 }, () => line),
+      gapMs: 0,
+    });
+    await ch.handle(ch.inject(dm('long')).event);
+    const [card] = ch.sim.cards();
+    expect(card!.state).toBe('finished');
+    expect(Buffer.byteLength(card!.params.msgContent!)).toBeLessThanOrEqual(20_000);
+    const markdown = ch.sim.outbox().map((e) => e.text);
+    expect(markdown.length).toBeGreaterThan(0);
+    expect(markdown.at(-1)).toContain('The reply was cut here');
+    // The adapter stopped reading just past the bound the pipeline passed, not at 400 KB …
+    expect(Buffer.byteLength(answers[0]!)).toBeGreaterThan(MAX_REPLY_BYTES);
+    expect(Buffer.byteLength(answers[0]!)).toBeLessThanOrEqual(MAX_REPLY_BYTES + line.length);
+    // … and card plus markdown hold about that much.
+    const shown = [card!.params.msgContent!, ...markdown].join('').replace(/[^z]/g, '').length;
+    expect(shown).toBeGreaterThan(100_000);
+    expect(shown).toBeLessThan(MAX_REPLY_BYTES);
   });
 
   it('in markdown mode the same webhook is asked for JSON and the reply is markdown', async () => {
