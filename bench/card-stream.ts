@@ -140,7 +140,7 @@ function strategyResult(run: Run, replies: Reply[]): CardStrategyResult {
   let wrongContent = 0;
   for (const reply of replies) {
     const card = cards.get(reply.outTrackId);
-    if (!card || card.state !== 'finished') {
+    if (card?.state !== 'finished') {
       unfinished += 1;
       continue;
     }
