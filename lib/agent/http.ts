@@ -4,6 +4,7 @@
  * directions. Absent optional fields are sent as `null`, so every key is always present.
  */
 import { registerSecret, urlCredentials } from '../log.js';
+import { parseAttachments } from './attachments.js';
 import { boundHistory, type HistoryLimits } from './history.js';
 import { type Agent, AgentError, type AgentRequest } from './port.js';
 import { describeEndpoint, type FetchFn, postJson } from './transport.js';
@@ -146,7 +147,10 @@ export function createHttpAgent(options: HttpAgentOptions): Agent {
         secrets,
         fetch: options.fetch,
       });
-      return { text: httpAgentReplyText(json, status, where) };
+      const text = httpAgentReplyText(json, status, where);
+      const attachments =
+        status === 204 ? [] : parseAttachments(Reflect.get(Object(json), 'attachments'));
+      return attachments.length > 0 ? { text, attachments } : { text };
     },
   };
 }

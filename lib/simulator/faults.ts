@@ -53,13 +53,29 @@ const FaultRequestSchema = z
     flowControl: z
       .strictObject({ count, staffIds: z.array(z.string().min(1)).optional() })
       .optional(),
+    /**
+     * The next `media/upload` calls fail: `errcode` answers HTTP 200 with it (-1 busy, 40006 the
+     * size refused, 40005 the format), `status` an HTTP 5xx. Default: errcode -1.
+     */
+    upload: z
+      .strictObject({
+        count,
+        errcode: z.number().int().optional(),
+        errmsg: z.string().optional(),
+        status: z.number().int().min(500).max(599).optional(),
+      })
+      .refine((u) => u.errcode === undefined || u.status === undefined, {
+        message: 'give either `errcode` or `status`, not both',
+      })
+      .refine((u) => u.errcode !== 0, { message: '`errcode` 0 is success, not a fault' })
+      .optional(),
     expireTokens: z.literal(true).optional(),
     malformedFrame: z
       .strictObject({ connectionId: z.string().min(1).optional(), text: z.string().optional() })
       .optional(),
   })
   .refine((r) => Object.keys(r).length > 0, {
-    message: `name at least one fault: gateway, handshake, webhook, openapi, flowControl, expireTokens, malformedFrame`,
+    message: `name at least one fault: gateway, handshake, webhook, openapi, flowControl, upload, expireTokens, malformedFrame`,
   });
 
 export type FaultRequest = z.infer<typeof FaultRequestSchema>;
@@ -70,6 +86,7 @@ export type HandshakeFault = NonNullable<FaultRequest['handshake']>;
 export type WebhookFault = NonNullable<FaultRequest['webhook']>;
 export type OpenApiFault = NonNullable<FaultRequest['openapi']>;
 export type FlowControlFault = NonNullable<FaultRequest['flowControl']>;
+export type UploadFault = NonNullable<FaultRequest['upload']>;
 
 /** Validates a `POST /__sim/faults` body. */
 export function parseFaultRequest(body: unknown): Parsed<FaultRequest> {
@@ -123,6 +140,7 @@ export class FaultPlan {
   readonly webhook = new FaultQueue<WebhookFault>();
   readonly openapi = new FaultQueue<OpenApiFault>();
   readonly flowControl = new FaultQueue<FlowControlFault>();
+  readonly upload = new FaultQueue<UploadFault>();
 
   /** Queues the counted faults of a request. */
   add(request: FaultRequest): void {
@@ -131,6 +149,7 @@ export class FaultPlan {
     if (request.webhook) this.webhook.add(request.webhook);
     if (request.openapi) this.openapi.add(request.openapi);
     if (request.flowControl) this.flowControl.add(request.flowControl);
+    if (request.upload) this.upload.add(request.upload);
   }
 
   /** The next OpenAPI fault for `path` (a fault without `path` matches every OpenAPI call). */
@@ -145,6 +164,7 @@ export class FaultPlan {
       webhook: this.webhook.pending(),
       openapi: this.openapi.pending(),
       flowControl: this.flowControl.pending(),
+      upload: this.upload.pending(),
     };
   }
 
@@ -155,6 +175,7 @@ export class FaultPlan {
       this.webhook,
       this.openapi,
       this.flowControl,
+      this.upload,
     ]) {
       queue.clear();
     }
