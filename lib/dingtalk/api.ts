@@ -11,7 +11,12 @@
 import { ChannelError, DingTalkApiError, DingTalkNetworkError } from '../errors.js';
 import { registerSecret } from '../log.js';
 import { callDingTalk, type FetchLike, isQpsLimit, sleep } from './http.js';
-import { type MediaUpload, postMediaUpload, UPLOAD_TOKEN_ERRCODES } from './media-upload.js';
+import {
+  checkUpload,
+  type MediaUpload,
+  postMediaUpload,
+  UPLOAD_TOKEN_ERRCODES,
+} from './media-upload.js';
 import { DEFAULT_API_BASE, DEFAULT_OAPI_BASE } from './payload.js';
 
 /** Where DingTalk's session webhooks live (dingtalk-protocol.md §4: `https://oapi.dingtalk.com/robot/sendBySession?session=…`). */
@@ -301,6 +306,7 @@ export class DingTalkApi {
    * retried once with a fresh one.
    */
   async uploadMedia(upload: MediaUpload, signal?: AbortSignal): Promise<string> {
+    checkUpload(upload); // a file DingTalk would refuse costs no call
     for (let attempt = 0; ; attempt++) {
       const token = await this.accessToken();
       this.report('media/upload', true);

@@ -99,7 +99,8 @@ export async function prepareAttachments(
 export function withAttachmentNotes(text: string, notes: readonly string[]): string {
   if (notes.length === 0) return text;
   const body = text.trim();
-  const lines = notes.join('\n');
+  // Each note its own paragraph: DingTalk markdown would glue single lines together.
+  const lines = notes.join('\n\n');
   return body === '' || body === 'NO_REPLY' ? lines : `${body}\n\n${lines}`;
 }
 

@@ -105,7 +105,7 @@ async function attachmentsOf(
     signal: AbortSignal.any([
       run.sendSignal,
       AbortSignal.timeout(
-        Math.max(1, run.deadline - run.rt.now() - (run.rt.replyReserveMs * 2) / 3),
+        Math.max(1, Math.floor(run.deadline - run.rt.now() - (run.rt.replyReserveMs * 2) / 3)),
       ),
     ]),
     logger: run.log,
