@@ -107,6 +107,23 @@ describe('attachments through the session webhook', () => {
     expect(files!.hits.get('/chart.png')).toBe(1);
   });
 
+  it('a group: the text @-mentions the sender, the image by webhook, the file to the group', async () => {
+    const c = await start(reply('For the team.', () => [chart(), report]));
+    const { event, conversationId } = c.inject({
+      conversationType: '2',
+      conversationTitle: 'Ops',
+      sender: GROUP_SENDER,
+      text: 'share',
+    });
+    expect(await c.handle(event)).toEqual({ status: 'handled' });
+    expect(c.sim.outbox().map((e) => [e.via, e.msgtype, e.conversationId, e.atUserIds])).toEqual([
+      ['webhook', 'markdown', conversationId, [GROUP_SENDER.staffId]],
+      ['webhook', 'markdown', conversationId, undefined],
+      ['openapi', 'file', conversationId, undefined],
+    ]);
+    expect(c.sim.outbox()[1]!.attachments).toHaveLength(1);
+  });
+
   it('markdown image links in the text pass through: nothing is fetched or uploaded', async () => {
     const text = 'Look: ![chart](https://img.example.com/chart.png)';
     const c = await start(() => ({ text }));
