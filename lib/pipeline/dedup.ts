@@ -136,8 +136,8 @@ export class MessageClaim {
     const stored = attachments.length > 0 ? [...attachments] : undefined;
     await this.#write({
       reply,
-      // Always written, so a reply stored again (a card's overflow) drops the earlier list.
-      attachments: stored ? JSON.stringify(stored) : '',
+      // Always set or removed, so a reply stored again (a card's overflow) drops an earlier list.
+      attachments: stored ? JSON.stringify(stored) : undefined,
       sent: 0,
       attempted: 1,
     });
