@@ -15,7 +15,8 @@
  * Attachments (issue 16) are sends of their own after the text chunks, counted in the same
  * progress (index `chunks.length + k` is attachment k), so the same rules hold for them: each is
  * attempted before it goes out and never sent twice. An image goes through the webhook as a
- * markdown image of its media id (§5: markdown takes `![](mediaId)`), else as `sampleImageMsg`;
+ * markdown image of its media id (§5 "Markdown subset": images may be a mediaId, PEDIA `faq.md`
+ * L30-43), else as `sampleImageMsg` (`photoURL` takes a media id, §6.2);
  * a file has no webhook message type (§5 lists text, markdown, actionCard, feedCard, link), so it
  * always goes through the OpenAPI as `sampleFile` (§6.2).
  *
