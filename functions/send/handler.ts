@@ -3,12 +3,16 @@
  * `dingtalk:<id>` target (channel-semantics.md §8). Protected by a bearer token from
  * configuration (`SEND_TOKEN`); anything else is refused with 401 before the body is read.
  *
- * Request: `POST` JSON `{ "target": "dingtalk:…", "text": "…", "account"?: "<id>" }`.
- * Answers: 200 `{ sent }`; 400 bad body or target; 401 missing/wrong token; 403 disabled account;
+ * Request: `POST` JSON `{ "target": "dingtalk:…", "text": "…", "account"?: "<id>",
+ * "attachments"?: [{ "type": "image"|"file", "url"|"base64", "name"?, "mimeType"? }] }` (the
+ * attachment form of docs/agents.md; `text` may be empty when attachments are given).
+ * Answers: 200 `{ sent }`; 400 bad body or target, or an attachment that cannot be sent
+ * (`attachment_failed`: nothing was sent); 401 missing/wrong token; 403 disabled account;
  * 404 unknown account;
  * 502 DingTalk refused (`code` says why); 503 the function has no SEND_TOKEN configured.
  */
 import { timingSafeEqual } from 'node:crypto';
+import { isUsable, parseAttachments, type ReplyAttachment } from '../../lib/agent/attachments.js';
 import {
   type AccountConfig,
   type LoadedConfig,
@@ -63,7 +67,10 @@ export async function handleSendRequest(
     const account = sendingAccount(loaded, input.account);
     const target = parseTarget(input.target);
     const api = apiFor(loaded, account);
-    const sent = await sendToTarget(api, account, target, input.text);
+    const sent = await sendToTarget(api, account, target, {
+      text: input.text,
+      attachments: input.attachments,
+    });
     return { status: 200, body: { sent } };
   } catch (err) {
     return failure(err);
@@ -91,7 +98,9 @@ function failure(err: unknown): SendResult {
 
 function parseBody(
   body: string,
-): { target: string; text: string; account?: string } | { error: string } {
+):
+  | { target: string; text: string; account?: string; attachments: ReplyAttachment[] }
+  | { error: string } {
   let value: unknown;
   try {
     value = JSON.parse(body);
@@ -102,13 +111,20 @@ function parseBody(
   if (!v || typeof v !== 'object') return { error: 'body must be a JSON object' };
   if (typeof v.target !== 'string' || !v.target)
     return { error: '`target` must be a non-empty string' };
-  if (typeof v.text !== 'string' || !v.text.trim())
-    return { error: '`text` must be a non-empty string' };
+  const parsed = parseAttachments(v.attachments);
+  const invalid = parsed.find((a) => !isUsable(a));
+  if (invalid && 'invalid' in invalid) return { error: invalid.invalid };
+  const attachments = parsed.filter(isUsable);
+  const text = v.text ?? '';
+  if (typeof text !== 'string') return { error: '`text` must be a string' };
+  if (!text.trim() && attachments.length === 0)
+    return { error: '`text` must be a non-empty string (or give `attachments`)' };
   if (v.account !== undefined && typeof v.account !== 'string')
     return { error: '`account` must be a string' };
   return {
     target: v.target,
-    text: v.text,
+    text,
+    attachments,
     ...(typeof v.account === 'string' ? { account: v.account } : {}),
   };
 }
@@ -129,7 +145,9 @@ function header(headers: SendRequest['headers'], name: string): string | undefin
 function apiFor(config: LoadedConfig, account: AccountConfig): DingTalkApi {
   let api = apis.get(account.accountId);
   if (!api) {
-    api = accountApi(account, config.settings.dingtalk.apiBase);
+    api = accountApi(account, config.settings.dingtalk.apiBase, {
+      oapiBase: config.settings.dingtalk.oapiBase,
+    });
     apis.set(account.accountId, api);
   }
   return api;

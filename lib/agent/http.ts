@@ -5,6 +5,7 @@
  * A caller that shows progress (card replies) may get the answer streamed (http-stream.ts).
  */
 import { registerSecret, urlCredentials } from '../log.js';
+import { parseAttachments } from './attachments.js';
 import { boundHistory, type HistoryLimits } from './history.js';
 import { DEFAULT_STREAM_REPLY_BYTES, streamHttpAgent } from './http-stream.js';
 import { type Agent, AgentError, type AgentRequest } from './port.js';
@@ -151,6 +152,7 @@ export function createHttpAgent(options: HttpAgentOptions): Agent {
         fetch: options.fetch,
       };
       if (onText) {
+        // Card replies: a streamed answer carries text only (attachments need a JSON answer).
         const maxReplyBytes = callerBound ?? options.maxReplyBytes ?? DEFAULT_STREAM_REPLY_BYTES;
         const text = await streamHttpAgent({ ...init, maxReplyBytes }, onText, (json, status) =>
           httpAgentReplyText(json, status, where),
@@ -158,7 +160,10 @@ export function createHttpAgent(options: HttpAgentOptions): Agent {
         return { text };
       }
       const { json, status } = await postJson(init);
-      return { text: httpAgentReplyText(json, status, where) };
+      const text = httpAgentReplyText(json, status, where);
+      const attachments =
+        status === 204 ? [] : parseAttachments(Reflect.get(Object(json), 'attachments'));
+      return attachments.length > 0 ? { text, attachments } : { text };
     },
   };
 }

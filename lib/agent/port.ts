@@ -11,6 +11,7 @@
  *   the user only ever sees `userFacingAgentError(err)`.
  */
 import { ChannelError } from '../errors.js';
+import type { ParsedAttachment } from './attachments.js';
 
 /** One earlier message of the session, as stored by the pipeline. */
 export interface ChatTurn {
@@ -78,6 +79,8 @@ export interface AgentRequest {
 /** The agent's answer. An empty text or `NO_REPLY` means "send nothing" (§7). */
 export interface AgentReply {
   text: string;
+  /** Images and files to send after the text (lib/agent/attachments.ts); invalid ones become notes. */
+  attachments?: ParsedAttachment[];
 }
 
 export interface AgentCallOptions {

@@ -11,6 +11,12 @@
 import { ChannelError, DingTalkApiError, DingTalkNetworkError } from '../errors.js';
 import { registerSecret } from '../log.js';
 import { callDingTalk, type FetchLike, isQpsLimit, sleep } from './http.js';
+import {
+  checkUpload,
+  type MediaUpload,
+  postMediaUpload,
+  UPLOAD_TOKEN_ERRCODES,
+} from './media-upload.js';
 import { DEFAULT_API_BASE, DEFAULT_OAPI_BASE } from './payload.js';
 
 /** Where DingTalk's session webhooks live (dingtalk-protocol.md §4: `https://oapi.dingtalk.com/robot/sendBySession?session=…`). */
@@ -27,8 +33,8 @@ function hostOf(url: string): string {
   }
 }
 
-/** Reads a body up to `maxBytes`; more fails final before the excess is buffered. */
-async function readBounded(response: Response, maxBytes: number): Promise<Buffer> {
+/** Reads a body up to `maxBytes`; more fails final (`media_too_large`) before the excess is buffered. */
+export async function readBounded(response: Response, maxBytes: number): Promise<Buffer> {
   const tooLarge = (size: string) =>
     new ChannelError('media_too_large', `media download: ${size} exceeds the ${maxBytes}-byte cap`);
   const declared = Number(response.headers.get('content-length'));
@@ -143,6 +149,7 @@ const TOKEN_REFRESH_MARGIN_MS = 5 * 60_000;
 export class DingTalkApi {
   readonly robotCode: string;
   private readonly apiBase: string;
+  private readonly oapiBase: string;
   private readonly options: DingTalkApiOptions;
   /** DingTalk's webhook origin plus the configured bases' (where the simulator hosts them). */
   private readonly webhookOrigins: ReadonlySet<string>;
@@ -152,6 +159,7 @@ export class DingTalkApi {
     this.options = options;
     this.apiBase = trimSlash(options.apiBase ?? DEFAULT_API_BASE);
     this.robotCode = options.robotCode ?? options.clientId;
+    this.oapiBase = trimSlash(options.oapiBase ?? DEFAULT_OAPI_BASE);
     const origins = [
       DINGTALK_WEBHOOK_ORIGIN,
       originOf(this.apiBase),
@@ -290,6 +298,29 @@ export class DingTalkApi {
       mimeType: response.headers.get('content-type') ?? 'application/octet-stream',
       url,
     };
+  }
+
+  /**
+   * `media/upload` on the legacy OAPI host (lib/dingtalk/media-upload.ts): the media id for a
+   * `sampleImageMsg`, `sampleFile` or a markdown image. A paid call; a rejected token is
+   * retried once with a fresh one.
+   */
+  async uploadMedia(upload: MediaUpload, signal?: AbortSignal): Promise<string> {
+    checkUpload(upload); // a file DingTalk would refuse costs no call
+    for (let attempt = 0; ; attempt++) {
+      const token = await this.accessToken();
+      this.report('media/upload', true);
+      try {
+        return await postMediaUpload(this.oapiBase, token, upload, {
+          fetch: this.options.fetch,
+          signal,
+        });
+      } catch (err) {
+        if (attempt > 0 || !(err instanceof DingTalkApiError)) throw err;
+        if (!UPLOAD_TOKEN_ERRCODES.has(err.code)) throw err;
+        tokenCache.delete(`${this.apiBase}|${this.options.clientId}`);
+      }
+    }
   }
 
   /**

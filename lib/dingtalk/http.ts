@@ -32,16 +32,22 @@ export async function callDingTalk<T>(
   const doFetch = options.fetch ?? fetch;
   const timeout = AbortSignal.timeout(options.timeoutMs ?? 10_000);
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+  // A FormData body (media/upload) is sent as multipart; fetch sets its content type and boundary.
+  const form = options.body instanceof FormData;
   let response: Response;
   try {
     response = await doFetch(url, {
       method: options.method ?? 'POST',
       headers: {
         accept: 'application/json',
-        ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(options.body === undefined || form ? {} : { 'content-type': 'application/json' }),
         ...options.headers,
       },
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      body: form
+        ? (options.body as FormData)
+        : options.body === undefined
+          ? undefined
+          : JSON.stringify(options.body),
       signal,
     });
   } catch (err) {

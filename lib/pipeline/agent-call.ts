@@ -4,6 +4,7 @@
  * paid OpenAPI call), and calls the agent with a signal tied to the time left. A failure or
  * timeout becomes one short message for the sender (§7); it is logged with the message id.
  */
+import type { ParsedAttachment } from '../agent/attachments.js';
 import type { Agent, AgentMedia, AgentQuote, AgentRequest, ChatTurn } from '../agent/port.js';
 import { userFacingAgentError } from '../agent/port.js';
 import type { GroupConfig } from '../config/index.js';
@@ -28,6 +29,8 @@ export interface AgentCallResult {
   text: string;
   /** False when the text is the short error message, not an answer. */
   answered: boolean;
+  /** The answer's images and files (not yet fetched or uploaded). */
+  attachments?: ParsedAttachment[];
 }
 
 /** Caps used when the caller passes none (the schema's defaults). */
@@ -72,7 +75,8 @@ export async function callAgent(
       signal: deps.signal,
       ...(deps.onText ? { onText: deps.onText, maxReplyBytes: MAX_REPLY_BYTES } : {}),
     });
-    return { text: reply.text, answered: true };
+    const attachments = reply.attachments ?? [];
+    return { text: reply.text, answered: true, ...(attachments.length ? { attachments } : {}) };
   } catch (err) {
     deps.logger.warn('agent.failed', { msgId: input.message.msgId, error: errorSummary(err) });
     return { text: userFacingAgentError(err), answered: false };

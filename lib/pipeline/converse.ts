@@ -6,7 +6,8 @@
  */
 
 import type { GroupSettings } from '../policy/types.js';
-import { callAgent } from './agent-call.js';
+import { type AgentCallResult, callAgent } from './agent-call.js';
+import { prepareAttachments, type StoredAttachment, withAttachmentNotes } from './attachments.js';
 import { abortCard, cardReplyFor, finishCard } from './card-turn.js';
 import { HELP_TEXT, parseCommand, statusText, whoamiText } from './commands.js';
 import { appendToHistory, loadHistory, resetHistory, type SessionHistory } from './history.js';
@@ -58,6 +59,7 @@ export async function converse(run: MessageRun): Promise<void> {
     },
   );
   const limits = run.rt.config.settings.agent;
+  const { text: replyText, attachments } = await attachmentsOf(run, result, card !== undefined);
   const remember = stateless && result.answered;
   const alongside = remember
     ? appendToHistory(
@@ -70,13 +72,49 @@ export async function converse(run: MessageRun): Promise<void> {
         run.rt.now(),
       )
     : undefined;
-  if (!card) return sendText(run, result.text, { alongside });
+  if (!card) return sendText(run, replyText, { alongside, attachments });
   try {
-    await finishCard(run, card, result, alongside);
+    await finishCard(run, card, { ...result, text: replyText }, alongside);
   } catch (err) {
     await abortCard(run, card, err);
     throw err;
   }
+}
+
+/**
+ * Uploads the answer's attachments before the reply is stored (lib/pipeline/attachments.ts);
+ * the ones that cannot be sent become notes at the end of the text. Card replies carry no
+ * attachments yet: each gets a note instead of being dropped silently.
+ */
+async function attachmentsOf(
+  run: MessageRun,
+  result: AgentCallResult,
+  cardMode: boolean,
+): Promise<{ text: string; attachments: StoredAttachment[] }> {
+  const items = result.attachments ?? [];
+  if (items.length === 0) return { text: result.text, attachments: [] };
+  if (cardMode) {
+    run.log.warn('reply.attachment_failed', { reason: 'card_mode', items: items.length });
+    const notes = [`(${items.length} attachment(s) not sent: card replies carry no attachments)`];
+    return { text: withAttachmentNotes(result.text, notes), attachments: [] };
+  }
+  const { message, account } = need(run);
+  const prepared = await prepareAttachments(items, {
+    api: run.rt.apiFor(account),
+    // Uploads must leave time to send: they get what the agent got, less a third of the reserve.
+    signal: AbortSignal.any([
+      run.sendSignal,
+      AbortSignal.timeout(
+        Math.max(1, Math.floor(run.deadline - run.rt.now() - (run.rt.replyReserveMs * 2) / 3)),
+      ),
+    ]),
+    logger: run.log,
+    canSendFiles: message.conversationType === 'group' || Boolean(message.sender.staffId),
+  });
+  return {
+    text: withAttachmentNotes(result.text, prepared.notes),
+    attachments: prepared.ready,
+  };
 }
 
 function mediaLimitsOf(run: MessageRun): MediaLimits {

@@ -22,6 +22,7 @@ import {
   type StateValue,
   toEpochSeconds,
 } from '../state/port.js';
+import type { StoredAttachment } from './attachments.js';
 
 /** Completed records are kept at least this long (DingTalk redelivers within about a minute). */
 export const COMPLETED_TTL_MS = 24 * 60 * 60 * 1000;
@@ -35,9 +36,14 @@ export type ClaimResult =
 /** What an earlier attempt left: the stored reply and how far its sending got. */
 export interface ReplyProgress {
   reply: string;
-  /** Chunks DingTalk confirmed. */
+  /**
+   * The reply's uploaded attachments (media ids, never bytes), sent after its chunks: progress
+   * counts parts, the chunks first, then one per attachment (lib/pipeline/reply.ts).
+   */
+  attachments?: StoredAttachment[];
+  /** Parts DingTalk confirmed. */
   sent: number;
-  /** Chunks whose request went out (sent ≤ attempted): [sent, attempted) may or may not have landed. */
+  /** Parts whose request went out (sent ≤ attempted): [sent, attempted) may or may not have landed. */
   attempted: number;
 }
 
@@ -126,11 +132,18 @@ export class MessageClaim {
    * Stores the reply and marks its first chunk as about to be sent, in one write: a retry after
    * this point resumes with this reply (no second agent call) and does not send chunk 0 again.
    */
-  async storeReply(reply: string): Promise<void> {
-    await this.#write({ reply, sent: 0, attempted: 1 });
+  async storeReply(reply: string, attachments: readonly StoredAttachment[] = []): Promise<void> {
+    const stored = attachments.length > 0 ? [...attachments] : undefined;
+    await this.#write({
+      reply,
+      // Always set or removed, so a reply stored again (a card's overflow) drops an earlier list.
+      attachments: stored ? JSON.stringify(stored) : undefined,
+      sent: 0,
+      attempted: 1,
+    });
     this.#storedAttempted = 1;
     // Not sent yet: if this attempt fails before sending, `abandon` stores attempted = 0.
-    this.#progress = { reply, sent: 0, attempted: 0 };
+    this.#progress = { reply, ...(stored ? { attachments: stored } : {}), sent: 0, attempted: 0 };
   }
 
   /** Chunk `index` is about to go out; every chunk before it was confirmed. */
@@ -161,6 +174,7 @@ export class MessageClaim {
         status: COMPLETED,
         outcome,
         reply: undefined,
+        attachments: undefined,
         leaseUntil: undefined,
         expiresAt: toEpochSeconds(now + COMPLETED_TTL_MS),
       },
@@ -209,7 +223,24 @@ function numberOf(value: StateValue | undefined): number {
 function progressOf(item: StateItem): ReplyProgress | undefined {
   if (typeof item.reply !== 'string') return undefined;
   const sent = numberOf(item.sent ?? item.sentChunks);
-  return { reply: item.reply, sent, attempted: Math.max(sent, numberOf(item.attempted)) };
+  const attachments = attachmentsOf(item.attachments);
+  return {
+    reply: item.reply,
+    ...(attachments ? { attachments } : {}),
+    sent,
+    attempted: Math.max(sent, numberOf(item.attempted)),
+  };
+}
+
+/** The stored attachment list; a record this code did not write holds none. */
+function attachmentsOf(value: StateValue | undefined): StoredAttachment[] | undefined {
+  if (typeof value !== 'string' || value === '') return undefined;
+  try {
+    const list = JSON.parse(value) as unknown;
+    return Array.isArray(list) && list.length > 0 ? (list as StoredAttachment[]) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Another invocation took the message over (our lease ran out): stop without sending more. */

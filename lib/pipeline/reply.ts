@@ -12,14 +12,23 @@
  * chunk. Only an answer that says "not sent" (an error code, or a connection that never opened)
  * lets a chunk be sent again.
  *
+ * Attachments (issue 16) are sends of their own after the text chunks, counted in the same
+ * progress (index `chunks.length + k` is attachment k), so the same rules hold for them: each is
+ * attempted before it goes out and never sent twice. An image goes through the webhook as a
+ * markdown image of its media id (§5 "Markdown subset": images may be a mediaId, PEDIA `faq.md`
+ * L30-43), else as `sampleImageMsg` (`photoURL` takes a media id, §6.2);
+ * a file has no webhook message type (§5 lists text, markdown, actionCard, feedCard, link), so it
+ * always goes through the OpenAPI as `sampleFile` (§6.2).
+ *
  * Failure classes raised here: retryable (QPS and flow control past their retries, 5xx, no
  * answer) and final (`reply_no_route`, `recipient_rejected`, a 4xx DingTalk refusal).
  */
-import type { DingTalkApi, OpenApiMessage } from '../dingtalk/api.js';
+import type { DingTalkApi, OpenApiMessage, WebhookMessage } from '../dingtalk/api.js';
 import type { InboundMessage } from '../dingtalk/inbound-types.js';
 import { type FormattedChunk, markdownReplyBody } from '../dingtalk/reply-format.js';
 import { ChannelError, DingTalkApiError, DingTalkNetworkError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { StoredAttachment } from './attachments.js';
 
 /** Webhook URLs the API client refuses to post to (lib/dingtalk/api.ts): the OpenAPI answers instead. */
 const UNUSABLE_WEBHOOK = new Set(['webhook_host_not_allowed', 'webhook_url_invalid']);
@@ -32,8 +41,10 @@ export interface DeliveryOptions {
   now: () => number;
   logger: Logger;
   signal?: AbortSignal;
-  /** The first chunk to send (an earlier attempt sent or attempted the ones before). */
+  /** The first part to send (an earlier attempt sent or attempted the ones before). */
   from: number;
+  /** Uploaded attachments, sent after the chunks as parts `chunks.length + k`. */
+  attachments?: readonly StoredAttachment[];
   /** No chunk is started after this (epoch ms): the rest is left, unattempted, for a retry. */
   startBy?: number;
   /** Records chunk `index` as attempted; runs before its request goes out. */
@@ -44,31 +55,77 @@ export interface DeliveryOptions {
 
 export type DeliveryChannel = 'webhook' | 'openapi';
 
-/** Sends `chunks[from..]` in order; returns the channel each chunk went through. */
+/** One send of a reply: its webhook body (none for a file) and its OpenAPI message. */
+export interface ReplyPart {
+  webhook?: WebhookMessage;
+  openapi: OpenApiMessage;
+}
+
+/** The parts of a reply in order: its chunks, then its attachments. */
+export function replyParts(
+  chunks: readonly FormattedChunk[],
+  attachments: readonly StoredAttachment[] = [],
+): ReplyPart[] {
+  const text = chunks.map((chunk) => ({
+    webhook: markdownReplyBody(chunk),
+    openapi: { msgKey: 'sampleMarkdown', msgParam: { title: chunk.title, text: chunk.text } },
+  }));
+  return [...text, ...attachments.map(attachmentPart)];
+}
+
+/** §5 / §6.2: an image as a markdown image or `sampleImageMsg`, a file as `sampleFile` only. */
+export function attachmentPart(attachment: StoredAttachment): ReplyPart {
+  if (attachment.type === 'file') {
+    return {
+      openapi: {
+        msgKey: 'sampleFile',
+        msgParam: {
+          mediaId: attachment.mediaId,
+          fileName: attachment.name,
+          fileType: attachment.fileType,
+        },
+      },
+    };
+  }
+  const alt = attachment.name.replace(/[[\]\\]/g, '');
+  return {
+    webhook: {
+      msgtype: 'markdown',
+      markdown: {
+        title: [...alt].slice(0, 20).join('') || 'image',
+        text: `![${alt}](${attachment.mediaId})`,
+      },
+    },
+    openapi: { msgKey: 'sampleImageMsg', msgParam: { photoURL: attachment.mediaId } },
+  };
+}
+
+/** Sends `chunks[from..]`, then the attachments, in order; returns the channel of each part. */
 export async function deliverReply(
   message: InboundMessage,
   chunks: FormattedChunk[],
   options: DeliveryOptions,
 ): Promise<DeliveryChannel[]> {
   const used: DeliveryChannel[] = [];
+  const parts = replyParts(chunks, options.attachments);
   let webhookUsable = webhookValid(message, options.now());
-  for (let i = options.from; i < chunks.length; i++) {
-    const chunk = chunks[i]!;
+  for (let i = options.from; i < parts.length; i++) {
+    const part = parts[i]!;
     if (options.startBy !== undefined && options.now() > options.startBy) {
       throw new ChannelError(
         'reply_deadline',
-        `no time left to send chunk ${i + 1} of ${chunks.length}; a retry sends it`,
+        `no time left to send part ${i + 1} of ${parts.length}; a retry sends it`,
         { retryable: true },
       );
     }
     await options.beforeSend(i);
     let channel: DeliveryChannel = 'openapi';
     try {
-      if (webhookUsable && message.sessionWebhook) {
+      if (webhookUsable && message.sessionWebhook && part.webhook) {
         try {
           await options.api.sendBySessionWebhook(
             message.sessionWebhook,
-            markdownReplyBody(chunk),
+            part.webhook,
             options.signal,
           );
           channel = 'webhook';
@@ -86,17 +143,17 @@ export async function deliverReply(
           });
         }
       }
-      if (channel === 'openapi') await sendThroughOpenApi(message, chunk, options);
+      if (channel === 'openapi') await sendThroughOpenApi(message, part.openapi, options);
     } catch (err) {
       if (!mayHaveLanded(err)) {
         options.settled(i, false);
         throw err;
       }
       // Left as attempted and unconfirmed: neither this attempt nor a retry sends it again.
-      options.logger.warn('reply.ambiguous', { msgId: message.msgId, chunk: i, of: chunks.length });
+      options.logger.warn('reply.ambiguous', { msgId: message.msgId, chunk: i, of: parts.length });
       throw new ChannelError(
         'reply_ambiguous',
-        `chunk ${i + 1} of ${chunks.length} got no answer; it may have been delivered, so it is not sent again`,
+        `part ${i + 1} of ${parts.length} got no answer; it may have been delivered, so it is not sent again`,
         { cause: err, retryable: true },
       );
     }
@@ -133,13 +190,9 @@ function mayHaveLanded(err: unknown): boolean {
 
 async function sendThroughOpenApi(
   message: InboundMessage,
-  chunk: FormattedChunk,
+  body: OpenApiMessage,
   options: DeliveryOptions,
 ): Promise<void> {
-  const body: OpenApiMessage = {
-    msgKey: 'sampleMarkdown',
-    msgParam: { title: chunk.title, text: chunk.text },
-  };
   if (message.conversationType === 'group') {
     await options.api.sendToGroup(message.conversationId, body, options.signal);
     return;

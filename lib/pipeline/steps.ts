@@ -14,6 +14,7 @@ import { checkAccess, logDrop, runPairingChallenge } from '../policy/access.js';
 import { pairingGate } from '../policy/pairing-store.js';
 import type { DropReason, GroupSettings } from '../policy/types.js';
 import type { StateStore } from '../state/port.js';
+import type { StoredAttachment } from './attachments.js';
 import { boundReply, inputLength, MAX_INPUT_CHARS } from './bounds.js';
 import { cardModeOf, resumeCard } from './card-turn.js';
 import { converse } from './converse.js';
@@ -251,13 +252,18 @@ function chunksOf(run: MessageRun, text: string) {
 
 /**
  * Stores `text` as the message's reply (with `alongside`, written in the same round trip) and
- * sends it. A `note` (the short message of a final failure) is sent as it is, without touching
- * the stored reply: the message is being ended.
+ * sends it, then its uploaded `attachments` (media ids, stored with the text). A `note` (the
+ * short message of a final failure) is sent as it is, without touching the stored reply: the
+ * message is being ended.
  */
 export async function sendText(
   run: MessageRun,
   text: string,
-  options: { note?: boolean; alongside?: Promise<unknown> } = {},
+  options: {
+    note?: boolean;
+    alongside?: Promise<unknown>;
+    attachments?: readonly StoredAttachment[];
+  } = {},
 ): Promise<void> {
   const bounded = boundReply(text);
   if (bounded.truncated) run.log.warn('reply.truncated', { bytes: Buffer.byteLength(text) });
@@ -265,15 +271,17 @@ export async function sendText(
     await deliver(run, chunksOf(run, bounded.text), 0, false);
     return;
   }
-  await Promise.all([claimOf(run).storeReply(bounded.text), options.alongside]);
-  await deliver(run, chunksOf(run, bounded.text), 0, true);
+  const attachments = options.attachments ?? [];
+  await Promise.all([claimOf(run).storeReply(bounded.text, attachments), options.alongside]);
+  await deliver(run, chunksOf(run, bounded.text), 0, true, attachments);
 }
 
 async function sendStored(run: MessageRun, progress: ReplyProgress): Promise<void> {
   if (progress.attempted > progress.sent) {
     run.log.warn('reply.ambiguous_skipped', { chunks: [progress.sent, progress.attempted] });
   }
-  await deliver(run, chunksOf(run, progress.reply), progress.attempted, true);
+  const chunks = chunksOf(run, progress.reply);
+  await deliver(run, chunks, progress.attempted, true, progress.attachments);
 }
 
 async function deliver(
@@ -281,9 +289,10 @@ async function deliver(
   chunks: ReturnType<typeof chunksOf>,
   from: number,
   tracked: boolean,
+  attachments: readonly StoredAttachment[] = [],
 ) {
   const { message, account } = need(run);
-  if (chunks.length === 0) {
+  if (chunks.length === 0 && attachments.length === 0) {
     run.log.info('reply.suppressed', { reason: 'empty_or_no_reply' });
     return;
   }
@@ -293,6 +302,7 @@ async function deliver(
     now: run.rt.now,
     logger: run.log,
     from,
+    attachments,
     // No chunk is started after this. One already under way is not cut off right at the deadline:
     // cut off, it would count as "maybe sent" and never be sent again, while letting it finish
     // (within the webhook's own timeout) can never send it twice, since a retry skips every
@@ -303,7 +313,12 @@ async function deliver(
     beforeSend: (i) => claim?.sending(i) ?? Promise.resolve(),
     settled: (i, landed) => claim?.settled(i, landed),
   });
-  run.log.info('reply.sent', { chunks: chunks.length, from, channels });
+  run.log.info('reply.sent', {
+    chunks: chunks.length,
+    ...(attachments.length > 0 ? { attachments: attachments.length } : {}),
+    from,
+    channels,
+  });
 }
 
 function claimOf(run: MessageRun): MessageClaim {

@@ -50,6 +50,7 @@ const ROUTES: Record<string, ControlRoute> = {
     }
     sendJson(res, 200, sim.outbox(since));
   },
+  'GET /__sim/uploads': (sim, res) => sendJson(res, 200, sim.uploads()),
   'GET /__sim/acks': (sim, res) => sendJson(res, 200, sim.acks()),
   'GET /__sim/cards': (sim, res) => sendJson(res, 200, sim.cards()),
   'GET /__sim/outcomes': (sim, res) => sendJson(res, 200, sim.outcomes()),

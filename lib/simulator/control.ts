@@ -12,6 +12,7 @@ import type {
   OutcomeRecord,
   PingViolation,
   SimulatorStats,
+  UploadRecord,
 } from './ledger.js';
 import type { SimApp } from './options.js';
 import type { OwnerOperations } from './owner.js';
@@ -41,6 +42,8 @@ export interface SimulatorControl {
   outcomes(): OutcomeRecord[];
   inbound(): InboundRecord[];
   outbox(since?: number): OutboxEntry[];
+  /** Every successful `media/upload` (name, type, size, media id; `GET /__sim/uploads`). */
+  uploads(): UploadRecord[];
   acks(): AckRecord[];
   /** Every AI card with its space, updates in order and state (`GET /__sim/cards`). */
   cards(): SimCard[];

@@ -23,6 +23,17 @@ export interface MediaFile {
   contentType: string;
 }
 
+/** A file the bot uploaded through `media/upload`, behind its media id. */
+export interface UploadedMedia {
+  mediaId: string;
+  app: SimApp;
+  type: 'image' | 'voice' | 'video' | 'file';
+  fileName: string;
+  contentType: string;
+  bytes: Buffer;
+  at: number;
+}
+
 // Sessions expire in 90 minutes; prune expired ones once the map grows past this size.
 const SESSION_PRUNE_AT = 5_000;
 
@@ -32,6 +43,7 @@ export class Directory {
   private readonly groups = new Map<string, Set<string>>();
   private readonly sessions = new Map<string, WebhookSession>();
   private readonly files = new Map<string, MediaFile>();
+  private readonly uploads = new Map<string, UploadedMedia>();
 
   constructor(
     private readonly clock: Clock,
@@ -80,6 +92,16 @@ export class Directory {
 
   file(code: string): MediaFile | undefined {
     return this.files.get(code);
+  }
+
+  addUpload(media: UploadedMedia): void {
+    this.uploads.set(media.mediaId, media);
+  }
+
+  /** The upload behind a media id, if this app uploaded it (media ids are per org, §6.2). */
+  upload(mediaId: string, app: SimApp): UploadedMedia | undefined {
+    const media = this.uploads.get(mediaId);
+    return media && media.app.clientId === app.clientId ? media : undefined;
   }
 
   private pruneSessions(): void {

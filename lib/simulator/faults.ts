@@ -65,13 +65,29 @@ const FaultRequestSchema = z
         path: z.string().startsWith('/v1.0/').optional(),
       })
       .optional(),
+    /**
+     * The next `media/upload` calls fail: `errcode` answers HTTP 200 with it (-1 busy, 40006 the
+     * size refused, 40005 the format), `status` an HTTP 5xx. Default: errcode -1.
+     */
+    upload: z
+      .strictObject({
+        count,
+        errcode: z.number().int().optional(),
+        errmsg: z.string().optional(),
+        status: z.number().int().min(500).max(599).optional(),
+      })
+      .refine((u) => u.errcode === undefined || u.status === undefined, {
+        message: 'give either `errcode` or `status`, not both',
+      })
+      .refine((u) => u.errcode !== 0, { message: '`errcode` 0 is success, not a fault' })
+      .optional(),
     expireTokens: z.literal(true).optional(),
     malformedFrame: z
       .strictObject({ connectionId: z.string().min(1).optional(), text: z.string().optional() })
       .optional(),
   })
   .refine((r) => Object.keys(r).length > 0, {
-    message: `name at least one fault: gateway, handshake, webhook, openapi, flowControl, slowOpenapi, expireTokens, malformedFrame`,
+    message: `name at least one fault: gateway, handshake, webhook, openapi, flowControl, slowOpenapi, upload, expireTokens, malformedFrame`,
   });
 
 export type FaultRequest = z.infer<typeof FaultRequestSchema>;
@@ -83,6 +99,7 @@ export type WebhookFault = NonNullable<FaultRequest['webhook']>;
 export type OpenApiFault = NonNullable<FaultRequest['openapi']>;
 export type FlowControlFault = NonNullable<FaultRequest['flowControl']>;
 export type SlowOpenApiFault = NonNullable<FaultRequest['slowOpenapi']>;
+export type UploadFault = NonNullable<FaultRequest['upload']>;
 
 /** Validates a `POST /__sim/faults` body. */
 export function parseFaultRequest(body: unknown): Parsed<FaultRequest> {
@@ -137,6 +154,7 @@ export class FaultPlan {
   readonly openapi = new FaultQueue<OpenApiFault>();
   readonly flowControl = new FaultQueue<FlowControlFault>();
   readonly slowOpenapi = new FaultQueue<SlowOpenApiFault>();
+  readonly upload = new FaultQueue<UploadFault>();
 
   /** Queues the counted faults of a request. */
   add(request: FaultRequest): void {
@@ -146,6 +164,7 @@ export class FaultPlan {
     if (request.openapi) this.openapi.add(request.openapi);
     if (request.flowControl) this.flowControl.add(request.flowControl);
     if (request.slowOpenapi) this.slowOpenapi.add(request.slowOpenapi);
+    if (request.upload) this.upload.add(request.upload);
   }
 
   /** The next OpenAPI fault for `path` (a fault without `path` matches every OpenAPI call). */
@@ -166,6 +185,7 @@ export class FaultPlan {
       openapi: this.openapi.pending(),
       flowControl: this.flowControl.pending(),
       slowOpenapi: this.slowOpenapi.pending(),
+      upload: this.upload.pending(),
     };
   }
 
@@ -177,6 +197,7 @@ export class FaultPlan {
       this.openapi,
       this.flowControl,
       this.slowOpenapi,
+      this.upload,
     ]) {
       queue.clear();
     }

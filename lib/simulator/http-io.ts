@@ -13,14 +13,14 @@ export class BodyTooLargeError extends Error {
   override name = 'BodyTooLargeError';
 }
 
-/** Reads the whole request body, refusing anything over 5 MiB. */
-export async function readBody(req: IncomingMessage): Promise<Buffer> {
+/** Reads the whole request body, refusing anything over `maxBytes` (5 MiB unless given). */
+export async function readBody(req: IncomingMessage, maxBytes = MAX_BODY_BYTES): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     const buf = chunk as Buffer;
     size += buf.length;
-    if (size > MAX_BODY_BYTES) throw new BodyTooLargeError(`body exceeds ${MAX_BODY_BYTES} bytes`);
+    if (size > maxBytes) throw new BodyTooLargeError(`body exceeds ${maxBytes} bytes`);
     chunks.push(buf);
   }
   return Buffer.concat(chunks);

@@ -92,3 +92,8 @@ export function mintDownloadCode(): string {
 }
 
 export { randomUUID };
+
+/** A media id as `media/upload` answers it: `@lA…` (sampleImageMsg takes it as photoURL, §6.2). */
+export function mintMediaId(): string {
+  return `@lAXP${randomBytes(18).toString('base64url')}`;
+}

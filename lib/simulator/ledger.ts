@@ -20,8 +20,26 @@ export interface OutboxEntry {
   title?: string;
   text: string;
   atUserIds?: string[];
+  /** Uploaded media the message shows: a `sampleImageMsg`/`sampleFile`, or markdown images. */
+  attachments?: OutboxAttachment[];
   /** The request body as received (OpenAPI `msgParam` still a JSON string). */
   raw: unknown;
+}
+
+/** One uploaded file a sent message carries, as the outbox shows it. */
+export interface OutboxAttachment {
+  type: 'image' | 'voice' | 'video' | 'file';
+  mediaId: string;
+  name: string;
+  size: number;
+  contentType: string;
+}
+
+/** One `media/upload` call that succeeded (the bytes stay in the directory). */
+export interface UploadRecord extends OutboxAttachment {
+  seq: number;
+  at: number;
+  account: string;
 }
 
 /** One upstream frame, matched (or not) to what it answers. */
@@ -125,6 +143,8 @@ export interface SimulatorStats {
   openapiErrors: number;
   qpsRejections: number;
   tokensIssued: number;
+  uploads: number;
+  uploadErrors: number;
 }
 
 function zeroStats(): SimulatorStats {
@@ -153,6 +173,8 @@ function zeroStats(): SimulatorStats {
     openapiErrors: 0,
     qpsRejections: 0,
     tokensIssued: 0,
+    uploads: 0,
+    uploadErrors: 0,
   };
 }
 
@@ -161,6 +183,7 @@ const MAX_ACKS = 10_000;
 const MAX_INBOUND = 10_000;
 const MAX_GATEWAY = 500;
 const MAX_VIOLATIONS = 1_000;
+const MAX_UPLOADS = 1_000;
 
 interface Waiter {
   check(): boolean;
@@ -169,6 +192,7 @@ interface Waiter {
 
 export class Ledger {
   readonly outbox: OutboxEntry[] = [];
+  readonly uploads: UploadRecord[] = [];
   readonly acks: AckRecord[] = [];
   readonly inbound: InboundRecord[] = [];
   readonly gatewayRequests: GatewayRequestRecord[] = [];
@@ -179,12 +203,21 @@ export class Ledger {
   private readonly listeners = new Set<() => void>();
   private outboxSeq = 0;
   private ackSeq = 0;
+  private uploadSeq = 0;
   private readonly waiters = new Set<Waiter>();
   private closed = false;
 
   recordOutbox(entry: Omit<OutboxEntry, 'seq'>): OutboxEntry {
     const full = { seq: ++this.outboxSeq, ...entry };
     this.outbox.push(full);
+    this.changed();
+    return full;
+  }
+
+  recordUpload(record: Omit<UploadRecord, 'seq'>): UploadRecord {
+    const full = { seq: ++this.uploadSeq, ...record };
+    pushBounded(this.uploads, full, MAX_UPLOADS);
+    this.stats.uploads += 1;
     this.changed();
     return full;
   }

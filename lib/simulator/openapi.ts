@@ -9,6 +9,7 @@ import { header, isRecord, parseJson, sendApiError, sendJson } from './http-io.j
 import { mintProcessQueryKey } from './ids.js';
 import { checkMsgParam } from './message-catalogue.js';
 import type { SimApp } from './options.js';
+import { checkOpenApiMedia } from './outbound-media.js';
 
 const MAX_USER_IDS = 20;
 const MAX_GROUP_MSG_PARAM_BYTES = 15_000;
@@ -157,6 +158,11 @@ function batchSend(
     fail(400, checked.code, checked.error);
     return;
   }
+  const media = checkOpenApiMedia(ctx, app, body.msgKey as string, body.msgParam as string);
+  if (!media.ok) {
+    fail(400, 'invalidParameter.msgParam.invalid', media.error);
+    return;
+  }
   const ids = userIds as string[];
   const invalid = ids.filter((u) => !ctx.directory.hasUser(u));
   const valid = ids.filter((u) => ctx.directory.hasUser(u));
@@ -170,6 +176,7 @@ function batchSend(
       account: app.accountId,
       userIds: sent,
       ...checked.message,
+      ...(media.attachments.length > 0 ? { attachments: media.attachments } : {}),
       raw: body,
     });
   }
@@ -198,6 +205,11 @@ function groupSend(
     fail(400, checked.code, checked.error);
     return;
   }
+  const media = checkOpenApiMedia(ctx, app, body.msgKey as string, body.msgParam as string);
+  if (!media.ok) {
+    fail(400, 'invalidParameter.msgParam.invalid', media.error);
+    return;
+  }
   const size = Buffer.byteLength(body.msgParam as string);
   if (size > MAX_GROUP_MSG_PARAM_BYTES) {
     fail(
@@ -214,6 +226,7 @@ function groupSend(
     conversationId,
     conversationType: '2',
     ...checked.message,
+    ...(media.attachments.length > 0 ? { attachments: media.attachments } : {}),
     raw: body,
   });
   sendJson(res, 200, { processQueryKey: mintProcessQueryKey() });

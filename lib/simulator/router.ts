@@ -9,6 +9,7 @@ import type { SimulatorControl } from './control.js';
 import { handleControl } from './control-api.js';
 import { handleGatewayOpen } from './gateway.js';
 import { BodyTooLargeError, readBody, requestUrl, sendApiError } from './http-io.js';
+import { handleMediaUpload, UPLOAD_BODY_MAX_BYTES } from './media-upload.js';
 import { handleOpenApi, isOpenApiRoute, serveFile } from './openapi.js';
 import { handlePage, isPageRoute } from './page-routes.js';
 import { handleAccessToken, handleLegacyGetToken } from './token-routes.js';
@@ -23,15 +24,18 @@ async function dispatch(
   const url = requestUrl(req);
   const path = url.pathname;
   const method = req.method ?? 'GET';
+  const route = `${method} ${path}`;
+  // Uploads take up to 20 MB (media-upload.ts); every other route keeps the 5 MiB bound.
+  const upload = route === 'POST /media/upload';
   let body: Buffer;
   try {
-    body = await readBody(req);
+    body = await readBody(req, upload ? UPLOAD_BODY_MAX_BYTES : undefined);
   } catch (err) {
     if (err instanceof BodyTooLargeError)
       return sendApiError(res, 413, 'PayloadTooLarge', err.message);
     throw err;
   }
-  const route = `${method} ${path}`;
+  if (upload) return handleMediaUpload(ctx, req, res, body);
   if (route === 'POST /v1.0/gateway/connections/open')
     return handleGatewayOpen(ctx, req, res, body);
   if (route === 'POST /v1.0/oauth2/accessToken') return handleAccessToken(ctx, res, body);

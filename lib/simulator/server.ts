@@ -212,6 +212,9 @@ class SimulatorServer implements Simulator {
   outbox(since = 0) {
     return this.ledger.outboxSince(since);
   }
+  uploads() {
+    return [...this.ledger.uploads];
+  }
   acks() {
     return [...this.ledger.acks];
   }

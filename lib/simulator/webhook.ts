@@ -8,6 +8,7 @@ import type { SimContext } from './context.js';
 import { webhookFaultMessage } from './faults.js';
 import { parseJson, requestUrl, sendJson } from './http-io.js';
 import { checkWebhookBody } from './message-catalogue.js';
+import { markdownMedia } from './outbound-media.js';
 
 const MAX_BODY_BYTES = 20_000;
 /** Custom-robot code for a missing or malformed parameter. */
@@ -60,6 +61,10 @@ export function handleSessionWebhook(
     return;
   }
   stats.webhookSends += 1;
+  const attachments =
+    checked.message.msgtype === 'markdown'
+      ? markdownMedia(ctx, session.app, checked.message.text)
+      : [];
   ctx.ledger.recordOutbox({
     at: Date.now(),
     via: 'webhook',
@@ -67,6 +72,7 @@ export function handleSessionWebhook(
     conversationId: session.conversationId,
     conversationType: session.conversationType,
     ...checked.message,
+    ...(attachments.length > 0 ? { attachments } : {}),
     raw: parsed.value,
   });
   ctx.options.logger.info('sim.webhook.send', {

@@ -216,6 +216,13 @@ function replyItem(entry) {
       ? renderMarkdown(entry.text)
       : escapeHtml(entry.text).replace(/\n/g, '<br>');
   body.append(who, bubble);
+  // Uploaded media the message carries (sampleImageMsg, sampleFile, markdown images by media id).
+  for (const a of entry.attachments ?? []) {
+    const line = document.createElement('div');
+    line.className = 'attachment';
+    line.textContent = `📎 ${a.type} ${a.name} · ${a.size} bytes · ${a.mediaId}`;
+    body.append(line);
+  }
   li.append(avatar('B', 'bot'), body);
   return li;
 }
