@@ -20,6 +20,8 @@ import type { InboundMedia } from './inbound-types.js';
 export interface MessageBody {
   text: string;
   media: InboundMedia[];
+  /** userIds of richText @ elements (`atUserId`/`userId`), when the shape carried them. */
+  mentionedUserIds?: string[];
 }
 
 /** Records of a forwarded chat history passed on, and characters of each. */
@@ -129,14 +131,18 @@ function downloadCodeOf(content: Json): string | undefined {
 function richTextBody(elements: unknown): MessageBody {
   const lines: string[] = [''];
   const media: InboundMedia[] = [];
+  const userIds = new Set<string>();
   if (!Array.isArray(elements)) return { text: '', media };
   for (const element of elements) {
     if (!isObject(element)) continue;
     const type = field(element, 'type') ?? field(element, 'msgType');
     const text = field(element, 'text') ?? stringContent(element);
-    if ((type === undefined || type === 'text') && typeof text === 'string') {
+    // Quoted items also come as {msgType:'emoji', content:'😀'} (SOIMY fixtures): inline text.
+    if ((type === undefined || type === 'text' || type === 'emoji') && typeof text === 'string') {
       appendInline(lines, text);
     } else if (type === 'at') {
+      const userId = optionalString(element, 'atUserId') ?? optionalString(element, 'userId');
+      if (userId !== undefined) userIds.add(userId);
       const name =
         optionalString(element, 'atName') ??
         optionalString(element, 'atUserId') ??
@@ -150,7 +156,9 @@ function richTextBody(elements: unknown): MessageBody {
       if (lines[lines.length - 1] !== '') lines.push('');
     }
   }
-  return { text: lines.join('\n').trim(), media };
+  const body: MessageBody = { text: lines.join('\n').trim(), media };
+  if (userIds.size > 0) body.mentionedUserIds = [...userIds];
+  return body;
 }
 
 /** The `content` of a quoted richText item when it is text. */

@@ -27,6 +27,8 @@ export interface AgentCallResult {
   text: string;
   /** False when the text is the short error message, not an answer. */
   answered: boolean;
+  /** staffIds the agent asked to @-mention (its structured `mentions`). */
+  mentions?: string[];
 }
 
 /** Caps used when the caller passes none (the schema's defaults). */
@@ -71,7 +73,8 @@ export async function callAgent(
       signal: deps.signal,
       ...(deps.onText ? { onText: deps.onText } : {}),
     });
-    return { text: reply.text, answered: true };
+    const mentions = reply.mentions?.map((m) => m.staffId);
+    return { text: reply.text, answered: true, ...(mentions?.length ? { mentions } : {}) };
   } catch (err) {
     deps.logger.warn('agent.failed', { msgId: input.message.msgId, error: errorSummary(err) });
     return { text: userFacingAgentError(err), answered: false };
@@ -95,6 +98,7 @@ function agentQuote(chain: InboundQuote[], media: AgentMedia[][]): AgentQuote | 
       text: q.text,
       media: media[i] ?? [],
       ...(q.senderNick ? { senderNick: q.senderNick } : {}),
+      ...(q.senderId ? { senderId: q.senderId } : {}),
       ...(inner ? { quote: inner } : {}),
     };
   }
@@ -109,7 +113,10 @@ function quotePrefix(quote: AgentQuote | undefined): string {
     : quote.senderNick
       ? quote.senderNick
       : 'a message';
-  const attachments = quote.media.map((m) => `[${m.kind}${m.fileName ? `: ${m.fileName}` : ''}]`);
+  const attachments = quote.media.map((m) => {
+    const label = `[${m.kind}${m.fileName ? `: ${m.fileName}` : ''}]`;
+    return m.text === undefined ? label : `${label}\n${m.text}`;
+  });
   const body = [quote.text, ...attachments].filter(Boolean).join('\n');
   return `> Quoting ${who}:\n> ${body.replace(/\n/g, '\n> ')}\n\n`;
 }

@@ -5,6 +5,7 @@
  * never comes back here, so an exchange saved only after sending would be lost from the session.
  */
 
+import { knownStaffIds, settleMentions } from '../dingtalk/mentions.js';
 import type { GroupSettings } from '../policy/types.js';
 import { callAgent } from './agent-call.js';
 import { abortCard, cardReplyFor, finishCard } from './card-turn.js';
@@ -59,18 +60,32 @@ export async function converse(run: MessageRun): Promise<void> {
   );
   const limits = run.rt.config.settings.agent;
   const remember = stateless && result.answered;
+  // Who the reply @-mentions: the agent's structured list and known ids written as @<staffId>.
+  const settled = result.answered
+    ? settleMentions(result.text, {
+        conversationType: message.conversationType,
+        known: knownStaffIds(message, history.senders),
+        ...(result.mentions ? { structured: result.mentions } : {}),
+        ...(message.sender.staffId ? { senderStaffId: message.sender.staffId } : {}),
+      })
+    : { text: result.text, mentionIds: [] };
   const alongside = remember
     ? appendToHistory(
         run.store,
         account.accountId,
         key,
         history,
-        { msgId: message.msgId, user: text, assistant: result.text },
+        {
+          msgId: message.msgId,
+          user: text,
+          assistant: settled.text,
+          ...(message.sender.staffId ? { senderStaffId: message.sender.staffId } : {}),
+        },
         { maxTurns: limits.maxHistoryTurns, maxChars: limits.maxHistoryChars },
         run.rt.now(),
       )
     : undefined;
-  if (!card) return sendText(run, result.text, { alongside });
+  if (!card) return sendText(run, settled.text, { alongside, mentionIds: settled.mentionIds });
   try {
     await finishCard(run, card, result, alongside);
   } catch (err) {
@@ -86,6 +101,8 @@ function mediaLimitsOf(run: MessageRun): MediaLimits {
     concurrency: agent.mediaConcurrency,
     maxFileBytes: agent.maxMediaFileBytes,
     maxMessageBytes: agent.maxMediaMessageBytes,
+    files: agent.mediaFiles,
+    maxFileTextChars: agent.maxFileTextChars,
   };
 }
 

@@ -39,6 +39,8 @@ export interface ReplyProgress {
   sent: number;
   /** Chunks whose request went out (sent ≤ attempted): [sent, attempted) may or may not have landed. */
   attempted: number;
+  /** staffIds the reply @-mentions besides the sender (settled before it was stored). */
+  mentions?: string[];
 }
 
 const IN_PROGRESS = 'INPROGRESS';
@@ -126,11 +128,13 @@ export class MessageClaim {
    * Stores the reply and marks its first chunk as about to be sent, in one write: a retry after
    * this point resumes with this reply (no second agent call) and does not send chunk 0 again.
    */
-  async storeReply(reply: string): Promise<void> {
-    await this.#write({ reply, sent: 0, attempted: 1 });
+  async storeReply(reply: string, mentions: string[] = []): Promise<void> {
+    // The mentions are stored with the text: a resumed reply must cut the same chunks, with the
+    // same at blocks, as the attempt that started sending it.
+    await this.#write({ reply, sent: 0, attempted: 1, mentions: mentions.length ? mentions : undefined });
     this.#storedAttempted = 1;
     // Not sent yet: if this attempt fails before sending, `abandon` stores attempted = 0.
-    this.#progress = { reply, sent: 0, attempted: 0 };
+    this.#progress = { reply, sent: 0, attempted: 0, ...(mentions.length ? { mentions } : {}) };
   }
 
   /** Chunk `index` is about to go out; every chunk before it was confirmed. */
@@ -161,6 +165,7 @@ export class MessageClaim {
         status: COMPLETED,
         outcome,
         reply: undefined,
+        mentions: undefined,
         leaseUntil: undefined,
         expiresAt: toEpochSeconds(now + COMPLETED_TTL_MS),
       },
@@ -209,7 +214,16 @@ function numberOf(value: StateValue | undefined): number {
 function progressOf(item: StateItem): ReplyProgress | undefined {
   if (typeof item.reply !== 'string') return undefined;
   const sent = numberOf(item.sent ?? item.sentChunks);
-  return { reply: item.reply, sent, attempted: Math.max(sent, numberOf(item.attempted)) };
+  const progress: ReplyProgress = {
+    reply: item.reply,
+    sent,
+    attempted: Math.max(sent, numberOf(item.attempted)),
+  };
+  const mentions = Array.isArray(item.mentions)
+    ? item.mentions.filter((m): m is string => typeof m === 'string')
+    : [];
+  if (mentions.length > 0) progress.mentions = mentions;
+  return progress;
 }
 
 /** Another invocation took the message over (our lease ran out): stop without sending more. */

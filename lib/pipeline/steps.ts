@@ -237,15 +237,15 @@ export function need(run: MessageRun): { message: InboundMessage; account: Accou
   return { message: run.message, account: run.account };
 }
 
-function chunksOf(run: MessageRun, text: string) {
+function chunksOf(run: MessageRun, text: string, mentionIds: readonly string[] = []) {
   const { message, account } = need(run);
+  const group = message.conversationType === 'group';
   return formatReply(text, {
     limit: account.textChunkLimit,
     mode: account.chunkMode,
     ...(account.responsePrefix ? { responsePrefix: account.responsePrefix } : {}),
-    ...(message.conversationType === 'group' && message.sender.staffId
-      ? { mentionStaffId: message.sender.staffId }
-      : {}),
+    ...(group && message.sender.staffId ? { mentionStaffId: message.sender.staffId } : {}),
+    ...(group && mentionIds.length > 0 ? { mentionIds: [...mentionIds] } : {}),
   });
 }
 
@@ -257,7 +257,12 @@ function chunksOf(run: MessageRun, text: string) {
 export async function sendText(
   run: MessageRun,
   text: string,
-  options: { note?: boolean; alongside?: Promise<unknown> } = {},
+  options: {
+    note?: boolean;
+    alongside?: Promise<unknown>;
+    /** Group members the reply @-mentions besides the sender (lib/dingtalk/mentions.ts). */
+    mentionIds?: string[];
+  } = {},
 ): Promise<void> {
   const bounded = boundReply(text);
   if (bounded.truncated) run.log.warn('reply.truncated', { bytes: Buffer.byteLength(text) });
@@ -265,15 +270,16 @@ export async function sendText(
     await deliver(run, chunksOf(run, bounded.text), 0, false);
     return;
   }
-  await Promise.all([claimOf(run).storeReply(bounded.text), options.alongside]);
-  await deliver(run, chunksOf(run, bounded.text), 0, true);
+  const mentionIds = options.mentionIds ?? [];
+  await Promise.all([claimOf(run).storeReply(bounded.text, mentionIds), options.alongside]);
+  await deliver(run, chunksOf(run, bounded.text, mentionIds), 0, true);
 }
 
 async function sendStored(run: MessageRun, progress: ReplyProgress): Promise<void> {
   if (progress.attempted > progress.sent) {
     run.log.warn('reply.ambiguous_skipped', { chunks: [progress.sent, progress.attempted] });
   }
-  await deliver(run, chunksOf(run, progress.reply), progress.attempted, true);
+  await deliver(run, chunksOf(run, progress.reply, progress.mentions), progress.attempted, true);
 }
 
 async function deliver(

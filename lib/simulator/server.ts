@@ -25,6 +25,7 @@ import { parseUpstream } from './frames.js';
 import { TicketBook } from './gateway.js';
 import type { InjectMessageInput } from './inbound-builder.js';
 import { type InjectEventInput, injectEvent, injectMessage } from './inject.js';
+import type { RawInjectInput } from './raw-inject.js';
 import {
   type GatewayRequestRecord,
   Ledger,
@@ -137,7 +138,7 @@ class SimulatorServer implements Simulator {
   tryInjectEvent(body: unknown) {
     return injectEvent(this.ctx, body);
   }
-  injectMessage(req: InjectMessageInput) {
+  injectMessage(req: InjectMessageInput | RawInjectInput) {
     return orThrow(this.tryInjectMessage(req));
   }
   injectEvent(req: InjectEventInput) {

@@ -60,6 +60,13 @@ export function handleSessionWebhook(
     return;
   }
   stats.webhookSends += 1;
+  if (checked.message.unrenderedMentions) {
+    // Accepted, as DingTalk does, but flagged: those mentions would show as nothing.
+    stats.mentionMismatches += 1;
+    ctx.options.logger.warn('sim.webhook.unrendered_mentions', {
+      ids: checked.message.unrenderedMentions.length,
+    });
+  }
   ctx.ledger.recordOutbox({
     at: Date.now(),
     via: 'webhook',
