@@ -134,14 +134,18 @@ export function httpAgentReplyText(json: unknown, status: number, where: string)
  */
 export function httpAgentMentions(json: unknown, where: string): { staffId: string }[] | undefined {
   const value =
-    typeof json === 'object' && json !== null ? (json as { mentions?: unknown }).mentions : undefined;
+    typeof json === 'object' && json !== null
+      ? (json as { mentions?: unknown }).mentions
+      : undefined;
   if (value === undefined || value === null) return undefined;
   const bad = (why: string) =>
     new AgentError('agent_bad_response', `${where}: "mentions" ${why}`, {});
   if (!Array.isArray(value)) throw bad('must be an array of { "staffId": string }');
   return value.map((item, i) => {
     const staffId =
-      typeof item === 'object' && item !== null ? (item as { staffId?: unknown }).staffId : undefined;
+      typeof item === 'object' && item !== null
+        ? (item as { staffId?: unknown }).staffId
+        : undefined;
     if (typeof staffId !== 'string' || staffId.trim() === '') {
       throw bad(`[${i}] needs a non-empty string "staffId"`);
     }

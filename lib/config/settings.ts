@@ -164,7 +164,7 @@ export const AgentSection = z
     maxFileTextChars: field(z.int().min(100).max(1_000_000), {
       env: 'AGENT_MAX_FILE_TEXT_CHARS',
       description:
-        'With `mediaFiles: text`, characters of one file\'s extracted text passed to the agent (the rest is cut).',
+        "With `mediaFiles: text`, characters of one file's extracted text passed to the agent (the rest is cut).",
     }).default(20_000),
     httpKeepsHistory: field(z.boolean(), {
       env: 'AGENT_HTTP_KEEPS_HISTORY',

@@ -41,7 +41,12 @@ export function quoteOf(
   if (!quote && Object.keys(legacy).length > 0) quote = legacyQuote(legacy, chatbotUserId);
   if (!quote && field(text, 'isReplyMsg') === true) {
     // A quote-reply whose quoted message DingTalk left out (only `originalMsgId`, SOIMY fixtures).
-    quote = { msgtype: 'unknown', fromBot: false, text: '[a quoted message that was not included]', media: [] };
+    quote = {
+      msgtype: 'unknown',
+      fromBot: false,
+      text: '[a quoted message that was not included]',
+      media: [],
+    };
     assignDefined(quote, { msgId: optionalString(payload, 'originalMsgId') });
   }
   if (quote && !quote.senderNick && self.senderNick && quote.senderId === self.senderId) {

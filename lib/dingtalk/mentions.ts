@@ -36,14 +36,19 @@ export function mentions(text: string, id: string): boolean {
 /** Every `@<token>` in `text` that could be a staffId mention, in order, without repeats. */
 export function mentionTokens(text: string): string[] {
   const found = new Set<string>();
-  for (const match of text.matchAll(/(^|[^A-Za-z0-9._%+@-])@([A-Za-z0-9_-]{1,64})(?![A-Za-z0-9_-])/g)) {
+  for (const match of text.matchAll(
+    /(^|[^A-Za-z0-9._%+@-])@([A-Za-z0-9_-]{1,64})(?![A-Za-z0-9_-])/g,
+  )) {
     if (match[2]) found.add(match[2]);
   }
   return [...found];
 }
 
 /** The staffIds known in the conversation of `message`: sender first, then users it mentions. */
-export function knownStaffIds(message: InboundMessage, earlierSenders: readonly string[] = []): string[] {
+export function knownStaffIds(
+  message: InboundMessage,
+  earlierSenders: readonly string[] = [],
+): string[] {
   const ids = new Set<string>();
   if (message.sender.staffId) ids.add(message.sender.staffId);
   for (const id of message.atUserIds) ids.add(id);

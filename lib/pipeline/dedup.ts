@@ -131,7 +131,12 @@ export class MessageClaim {
   async storeReply(reply: string, mentions: string[] = []): Promise<void> {
     // The mentions are stored with the text: a resumed reply must cut the same chunks, with the
     // same at blocks, as the attempt that started sending it.
-    await this.#write({ reply, sent: 0, attempted: 1, mentions: mentions.length ? mentions : undefined });
+    await this.#write({
+      reply,
+      sent: 0,
+      attempted: 1,
+      mentions: mentions.length ? mentions : undefined,
+    });
     this.#storedAttempted = 1;
     // Not sent yet: if this attempt fails before sending, `abandon` stores attempted = 0.
     this.#progress = { reply, sent: 0, attempted: 0, ...(mentions.length ? { mentions } : {}) };

@@ -56,7 +56,10 @@ export async function extractFileText(
   maxChars: number,
 ): Promise<FileText> {
   const raw = await readText(bytes, reader);
-  const text = raw.replace(/\r\n?/g, '\n').replace(/\n{3,}/g, '\n\n').trim();
+  const text = raw
+    .replace(/\r\n?/g, '\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
   const chars = Array.from(text);
   if (chars.length <= maxChars) return { text, truncated: false };
   return { text: chars.slice(0, maxChars).join(''), truncated: true };

@@ -53,7 +53,9 @@ const CODE_KEYS = ['downloadCode', 'videoDownloadCode'];
  * `msgtype`/`msgType`/`type`, or `fileName` for a file), read from objects and from `content`
  * given as a JSON string.
  */
-export function downloadCodesIn(payload: unknown): { code: string; kind: MediaKind; fileName?: string }[] {
+export function downloadCodesIn(
+  payload: unknown,
+): { code: string; kind: MediaKind; fileName?: string }[] {
   const found = new Map<string, { code: string; kind: MediaKind; fileName?: string }>();
   const walk = (value: unknown, inherited: MediaKind | undefined, depth: number): void => {
     if (depth > MAX_DEPTH) return;
@@ -77,7 +79,8 @@ export function downloadCodesIn(payload: unknown): { code: string; kind: MediaKi
       const code = value[key];
       if (typeof code !== 'string' || code === '' || found.has(code)) continue;
       const fileName = typeof value.fileName === 'string' ? value.fileName : undefined;
-      const entryKind = key === 'videoDownloadCode' ? 'video' : (kind ?? (fileName ? 'file' : 'picture'));
+      const entryKind =
+        key === 'videoDownloadCode' ? 'video' : (kind ?? (fileName ? 'file' : 'picture'));
       found.set(code, { code, kind: entryKind, ...(fileName ? { fileName } : {}) });
     }
     for (const child of Object.values(value)) walk(child, kind, depth + 1);

@@ -110,10 +110,7 @@ export function injectMessage(ctx: SimContext, body: unknown): Parsed<InjectedMe
 }
 
 /** The message a `quote` option points at; an unknown id is a clear 400. */
-function resolveQuote(
-  ctx: SimContext,
-  req: InjectMessageRequest,
-): Parsed<QuoteTarget | undefined> {
+function resolveQuote(ctx: SimContext, req: InjectMessageRequest): Parsed<QuoteTarget | undefined> {
   if (!req.quote) return { ok: true, value: undefined };
   const id = req.quote.msgId ?? req.quote.outTrackId ?? '';
   const card = req.quote.outTrackId ? ctx.cards.get(req.quote.outTrackId) : undefined;

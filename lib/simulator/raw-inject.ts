@@ -97,7 +97,8 @@ export function injectRaw(
 function decodeRaw(
   raw: string | Record<string, unknown>,
 ): Parsed<{ payload: Record<string, unknown>; data: string }> {
-  if (typeof raw !== 'string') return { ok: true, value: { payload: raw, data: JSON.stringify(raw) } };
+  if (typeof raw !== 'string')
+    return { ok: true, value: { payload: raw, data: JSON.stringify(raw) } };
   let value: unknown;
   try {
     value = JSON.parse(raw);

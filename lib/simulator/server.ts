@@ -25,7 +25,6 @@ import { parseUpstream } from './frames.js';
 import { TicketBook } from './gateway.js';
 import type { InjectMessageInput } from './inbound-builder.js';
 import { type InjectEventInput, injectEvent, injectMessage } from './inject.js';
-import type { RawInjectInput } from './raw-inject.js';
 import {
   type GatewayRequestRecord,
   Ledger,
@@ -40,6 +39,7 @@ import {
 } from './options.js';
 import type { OwnerOperations } from './owner.js';
 import { QpsLimiter } from './qps.js';
+import type { RawInjectInput } from './raw-inject.js';
 import { routeRequest } from './router.js';
 import { TokenStore } from './tokens.js';
 import { handleUpgrade, refuseUpgrade } from './upgrade.js';

@@ -39,7 +39,11 @@ export interface TestChannel {
   /** The dynalite endpoint and table (store 'dynalite'), for child processes such as the CLI. */
   dynamo?: { endpoint: string; tableName: string };
   /** Injects a message and returns the event the relay would forward for it. */
-  inject(input: InjectMessageInput | RawInjectInput): { event: MessageEvent; msgId: string; conversationId: string };
+  inject(input: InjectMessageInput | RawInjectInput): {
+    event: MessageEvent;
+    msgId: string;
+    conversationId: string;
+  };
   /** Runs the real handler on an event with a deadline `ms` from now. */
   handle(event: MessageEvent, ms?: number): Promise<HandleOutcome>;
   close(): Promise<void>;
