@@ -21,7 +21,7 @@ export function isStaffId(id: string): boolean {
   return STAFF_ID.test(id);
 }
 
-function escape(text: string): string {
+function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
@@ -30,7 +30,7 @@ function escape(text: string): string {
  * the `@`, and not continued by another id character after it.
  */
 export function mentions(text: string, id: string): boolean {
-  return new RegExp(`(^|[^A-Za-z0-9._%+@-])@${escape(id)}(?![A-Za-z0-9_-])`).test(text);
+  return new RegExp(`(^|[^A-Za-z0-9._%+@-])@${escapeRegExp(id)}(?![A-Za-z0-9_-])`).test(text);
 }
 
 /** Every `@<token>` in `text` that could be a staffId mention, in order, without repeats. */

@@ -23,8 +23,6 @@ describe('project settings (dingtalkChannel)', () => {
         maxMediaMessageBytes: 20971520,
         mediaFiles: 'reference',
         maxFileTextChars: 20000,
-        mediaFiles: 'reference',
-        maxFileTextChars: 20000,
         httpKeepsHistory: false,
       },
       state: { backend: 'local', table: 'dingtalk-channel-state', dir: '.data' },

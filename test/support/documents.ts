@@ -8,10 +8,10 @@ import { crc32, deflateRawSync } from 'node:zlib';
 
 /** A valid one-page PDF whose page shows each of `lines`. */
 export function pdfWithText(lines: string[]): Buffer {
-  const escape = (text: string) => text.replace(/[\\()]/g, (c) => `\\${c}`);
+  const pdfString = (text: string) => text.replace(/[\\()]/g, (c) => `\\${c}`);
   const stream = [
     'BT /F1 12 Tf 72 720 Td 14 TL',
-    ...lines.map((line) => `(${escape(line)}) Tj T*`),
+    ...lines.map((line) => `(${pdfString(line)}) Tj T*`),
     'ET',
   ].join('\n');
   const objects = [
