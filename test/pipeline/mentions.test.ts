@@ -66,7 +66,8 @@ describe('structured mentions from the http agent', () => {
     expect(sent?.via).toBe('openapi');
     expect(sent?.text).toContain('@reviewer7');
     expect(sent?.atUserIds).toBeUndefined();
-    expect(JSON.parse((sent?.raw as { msgParam: string }).msgParam)).not.toHaveProperty('at');
+    expect(sent?.raw).toMatchObject({ msgKey: 'sampleMarkdown' });
+    expect(sent?.raw).not.toHaveProperty('at');
   });
 
   it('a malformed mentions list is a bad answer: the user gets the short failure message', async () => {
