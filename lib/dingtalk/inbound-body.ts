@@ -53,8 +53,13 @@ function rawBody(msgtype: string, content: Json, textContent: string): MessageBo
       return audioBody(content);
     case 'video':
       return { text: '', media: compact([videoMedia(content)]) };
-    case 'file':
-      return { text: '', media: compact([fileMedia(content)]) };
+    case 'file': {
+      const file = fileMedia(content);
+      if (file) return { text: '', media: [file] };
+      // A name without a code (seen in other bots' fixtures): say which file it was.
+      const name = optionalString(content, 'fileName');
+      return { text: name ? `[file: ${clip(name, 200)} (no download code)]` : '', media: [] };
+    }
     case 'markdown':
       return { text: (optionalString(content, 'text') ?? '').trim(), media: [] };
     case 'chatRecord':
@@ -153,6 +158,8 @@ function richTextBody(elements: unknown): MessageBody {
       const inner = field(element, 'content');
       const picture = pictureMedia(isObject(inner) ? inner : element);
       if (picture) media.push(picture);
+      // A picture element may carry a caption in `text` (DTAI fixtures): keep it.
+      if (typeof text === 'string' && text.trim() !== '') appendInline(lines, text);
       if (lines[lines.length - 1] !== '') lines.push('');
     }
   }
@@ -218,6 +225,7 @@ function recordsOf(value: unknown): Json[] {
 function cardText(content: Json): string {
   const title = optionalString(content, 'title')?.trim();
   const url = optionalString(content, 'biz_custom_action_url');
-  const link = url && /^https?:\/\//.test(url) ? ` ${clip(url, 500)}` : '';
+  // Doc shares link with `dingtalk://dingtalkclient/page/yunpan?...` (SOIMY fixtures) or https.
+  const link = url && /^(https?|dingtalk):\/\//.test(url) ? ` ${clip(url, 500)}` : '';
   return `[shared card${title ? `: ${clip(title, 200)}` : ''}]${link}`;
 }

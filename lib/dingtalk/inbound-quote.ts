@@ -64,11 +64,21 @@ function repliedQuote(replied: Json, botId: string | undefined, depth: number): 
     (Array.isArray(field(content, 'richText')) ? 'richText' : 'text');
   const senderId = optionalString(replied, 'senderId');
   const fromBot = botId !== undefined && senderId === botId;
-  const textContent = optionalString(content, 'text') ?? optionalString(content, 'content') ?? '';
+  // The text may also sit on repliedMsg itself, and a card's link beside content (DTAI source).
+  const textContent =
+    optionalString(content, 'text') ??
+    optionalString(content, 'content') ??
+    optionalString(replied, 'text') ??
+    '';
+  const cardUrl = optionalString(replied, 'biz_custom_action_url');
+  const body =
+    cardUrl && !field(content, 'biz_custom_action_url')
+      ? { ...content, biz_custom_action_url: cardUrl }
+      : content;
   const quote: InboundQuote = {
     msgtype,
     fromBot,
-    ...quotedBody(msgtype, content, textContent, fromBot),
+    ...quotedBody(msgtype, body, textContent, fromBot),
   };
   assignDefined(quote, {
     msgId: optionalString(replied, 'msgId'),

@@ -100,8 +100,12 @@ function inboundReplied(payload: RobotMessagePayload, depth: number): Record<str
   };
   const inner = payload.text?.repliedMsg;
   if (payload.text?.isReplyMsg === true && isRecord(inner) && depth < MAX_NESTING) {
-    // Undocumented [INF]: a quote of a quote-reply carries the inner quote inside repliedMsg.
-    replied.repliedMsg = inner;
+    // A quoted quote-reply carries its own quote in its content (DTAI's nested-quote reading).
+    replied.content = {
+      ...(replied.content as Record<string, unknown>),
+      isReplyMsg: true,
+      repliedMsg: inner,
+    };
   }
   return replied;
 }

@@ -54,8 +54,16 @@ describe('files as text, http agent', () => {
   it('pdf, docx and markdown reach the agent as their text (and the download URL)', async () => {
     const { ch, agent } = await start();
     const cases: [string, Buffer, string][] = [
-      ['q3.pdf', pdfWithText(['Quarterly report', 'Revenue grew']), 'Quarterly report\nRevenue grew'],
-      ['spec.docx', docxWithText(['Scope', 'Out of scope: billing']), 'Scope\n\nOut of scope: billing'],
+      [
+        'q3.pdf',
+        pdfWithText(['Quarterly report', 'Revenue grew']),
+        'Quarterly report\nRevenue grew',
+      ],
+      [
+        'spec.docx',
+        docxWithText(['Scope', 'Out of scope: billing']),
+        'Scope\n\nOut of scope: billing',
+      ],
       ['notes.md', Buffer.from('# Notes\r\n- one\r\n', 'utf8'), '# Notes\n- one'],
     ];
     for (const [name, bytes, text] of cases) {
@@ -120,9 +128,11 @@ describe('file-text readers', () => {
   });
 
   it('refuses binary under a text name, non-UTF-8 text and a docx that would inflate too far', async () => {
-    await expect(extractFileText(Buffer.from([0x61, 0, 0x62]), 'plain', 100)).rejects.toMatchObject({
-      code: 'file_text_failed',
-    });
+    await expect(extractFileText(Buffer.from([0x61, 0, 0x62]), 'plain', 100)).rejects.toMatchObject(
+      {
+        code: 'file_text_failed',
+      },
+    );
     await expect(extractFileText(Buffer.from([0xff, 0xfe, 0x41]), 'plain', 100)).rejects.toThrow(
       /not UTF-8/,
     );

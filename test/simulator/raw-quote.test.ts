@@ -199,8 +199,11 @@ describe('the quote option', () => {
     const payload = sim.inbound().find((r) => r.msgId === c.msgId)?.payload as Record<string, any>;
     expect(payload.text.repliedMsg).toMatchObject({
       msgId: b.msgId,
-      content: { text: 'second' },
-      repliedMsg: { msgId: a.msgId, content: { text: 'first' } },
+      content: {
+        text: 'second',
+        isReplyMsg: true,
+        repliedMsg: { msgId: a.msgId, content: { text: 'first' } },
+      },
     });
   });
 
