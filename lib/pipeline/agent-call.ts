@@ -107,7 +107,11 @@ function agentQuote(chain: InboundQuote[], media: AgentMedia[][]): AgentQuote | 
 
 /** The quote as a markdown block before the new text, for agents that read only `text`. */
 function quotePrefix(quote: AgentQuote | undefined): string {
-  if (!quote) return '';
+  return quote ? `${quoteBlock(quote).join('\n')}\n\n` : '';
+}
+
+/** One quote as `> ` lines; a quote inside it is nested one level deeper. */
+function quoteBlock(quote: AgentQuote): string[] {
   const who = quote.fromBot
     ? 'your earlier reply'
     : quote.senderNick
@@ -118,7 +122,12 @@ function quotePrefix(quote: AgentQuote | undefined): string {
     return m.text === undefined ? label : `${label}\n${m.text}`;
   });
   const body = [quote.text, ...attachments].filter(Boolean).join('\n');
-  return `> Quoting ${who}:\n> ${body.replace(/\n/g, '\n> ')}\n\n`;
+  const lines = [
+    `Quoting ${who}:`,
+    ...body.split('\n'),
+    ...(quote.quote ? quoteBlock(quote.quote) : []),
+  ];
+  return lines.map((line) => `> ${line}`);
 }
 
 function buildRequest(

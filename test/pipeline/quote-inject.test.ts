@@ -76,6 +76,10 @@ describe('quotes through the pipeline', () => {
       text: 'second',
       quote: { text: 'first', quote: null },
     });
+    // A text-only agent reads the chain as nested quote blocks.
+    expect(agent.lastRequest().body.text).toBe(
+      '> Quoting Zhang San:\n> second\n> > Quoting Zhang San:\n> > first\n\nthird',
+    );
     // The legacy quoteMessage alone (the new shape removed) gives the same context.
     const legacyOnly = ch.inject(
       dm('fourth', { quote: { msgId: a.msgId, legacy: true }, extra: { text: null } }),
