@@ -49,8 +49,10 @@ export function quoteOf(
     };
     assignDefined(quote, { msgId: optionalString(payload, 'originalMsgId') });
   }
-  if (quote && !quote.senderNick && self.senderNick && quote.senderId === self.senderId) {
-    quote.senderNick = self.senderNick;
+  // DingTalk sends no nick with repliedMsg: the sender's own earlier messages get theirs.
+  for (let q = quote; q; q = q.quote) {
+    if (!q.senderNick && self.senderNick && q.senderId === self.senderId)
+      q.senderNick = self.senderNick;
   }
   return quote;
 }
