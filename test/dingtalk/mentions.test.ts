@@ -4,7 +4,13 @@
  * plain text, DMs mention nobody, and chunking gives each message the ids its own text mentions.
  */
 import { describe, expect, it } from 'vitest';
-import { mentions, mentionTokens, settleMentions } from '../../lib/dingtalk/mentions.js';
+import { parseRobotMessage } from '../../lib/dingtalk/inbound.js';
+import {
+  knownStaffIds,
+  mentions,
+  mentionTokens,
+  settleMentions,
+} from '../../lib/dingtalk/mentions.js';
 import { formatReply } from '../../lib/dingtalk/reply-format.js';
 
 describe('mentions in text', () => {
@@ -16,6 +22,29 @@ describe('mentions in text', () => {
     expect(mentions('@u-12', 'u-1')).toBe(false);
     expect(mentions('@u-1_x', 'u-1')).toBe(false);
     expect(mentionTokens('hi @a, @b and x@c; @a again')).toEqual(['a', 'b']);
+  });
+});
+
+describe('ids known in the conversation', () => {
+  it('the sender, atUsers staffIds (bot excluded), richText @ userIds and earlier senders', () => {
+    const message = parseRobotMessage({
+      msgId: 'm1',
+      conversationId: 'cid1',
+      conversationType: '2',
+      senderStaffId: 'sender1',
+      createAt: 1769851697611,
+      chatbotUserId: 'bot',
+      atUsers: [{ dingtalkId: 'bot' }, { dingtalkId: 'x', staffId: 'lead1' }],
+      msgtype: 'richText',
+      content: { richText: [{ type: 'at', atName: 'Ada', atUserId: 'ada7' }, { text: ' hi' }] },
+    });
+    expect(message.mentionedUserIds).toEqual(['ada7']);
+    expect(knownStaffIds(message, ['old3', 'bad id'])).toEqual([
+      'sender1',
+      'lead1',
+      'ada7',
+      'old3',
+    ]);
   });
 });
 
