@@ -31,6 +31,11 @@ export interface OutboxEntry {
    * (§5), so the simulator flags them (and counts `mentionMismatches`).
    */
   unrenderedMentions?: string[];
+  /**
+   * Group sends: `@<staffId>` of a user the simulated org knows, written in the text but not in
+   * the at block (shown as text, nobody notified). Also counted in `mentionMismatches`.
+   */
+  unnotifiedMentions?: string[];
   /** The request body as received (OpenAPI `msgParam` still a JSON string). */
   raw: unknown;
 }

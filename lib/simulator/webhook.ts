@@ -4,10 +4,11 @@
  * required, and `x-acs-dingtalk-access-token` is accepted and ignored.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { mentionTokens } from '../dingtalk/mentions.js';
 import type { SimContext } from './context.js';
 import { webhookFaultMessage } from './faults.js';
 import { parseJson, requestUrl, sendJson } from './http-io.js';
-import { checkWebhookBody } from './message-catalogue.js';
+import { checkWebhookBody, type NormalisedMessage } from './message-catalogue.js';
 
 const MAX_BODY_BYTES = 20_000;
 /** Custom-robot code for a missing or malformed parameter. */
@@ -60,11 +61,13 @@ export function handleSessionWebhook(
     return;
   }
   stats.webhookSends += 1;
-  if (checked.message.unrenderedMentions) {
-    // Accepted, as DingTalk does, but flagged: those mentions would show as nothing.
+  const unnotified = unnotifiedMentions(ctx, session.conversationType, checked.message);
+  if (checked.message.unrenderedMentions || unnotified.length > 0) {
+    // Accepted, as DingTalk does, but flagged: the at block and the text disagree (§5).
     stats.mentionMismatches += 1;
-    ctx.options.logger.warn('sim.webhook.unrendered_mentions', {
-      ids: checked.message.unrenderedMentions.length,
+    ctx.options.logger.warn('sim.webhook.mention_mismatch', {
+      unrendered: checked.message.unrenderedMentions?.length ?? 0,
+      unnotified: unnotified.length,
     });
   }
   ctx.ledger.recordOutbox({
@@ -74,6 +77,7 @@ export function handleSessionWebhook(
     conversationId: session.conversationId,
     conversationType: session.conversationType,
     ...checked.message,
+    ...(unnotified.length > 0 ? { unnotifiedMentions: unnotified } : {}),
     raw: parsed.value,
   });
   ctx.options.logger.info('sim.webhook.send', {
@@ -81,4 +85,15 @@ export function handleSessionWebhook(
     msgtype: checked.message.msgtype,
   });
   answer(0, 'ok');
+}
+
+/** In a group, `@<id>` of known users that the at block leaves out (they would not be notified). */
+function unnotifiedMentions(
+  ctx: SimContext,
+  conversationType: '1' | '2',
+  message: NormalisedMessage,
+): string[] {
+  if (conversationType !== '2') return [];
+  const listed = new Set([...(message.atUserIds ?? []), ...(message.atDingtalkIds ?? [])]);
+  return mentionTokens(message.text).filter((id) => !listed.has(id) && ctx.directory.hasUser(id));
 }

@@ -31,6 +31,7 @@ async function httpChannel(answer: unknown, store: 'memory' | 'dynalite' = 'memo
 /** Every id of the at block is @-mentioned in the text (what the simulator checks, too). */
 function expectAgreement(entry: OutboxEntry | undefined) {
   expect(entry?.unrenderedMentions).toBeUndefined();
+  expect(entry?.unnotifiedMentions).toBeUndefined();
   for (const id of entry?.atUserIds ?? []) expect(entry?.text).toContain(`@${id}`);
 }
 

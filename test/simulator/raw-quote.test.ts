@@ -245,6 +245,10 @@ describe('mentions in webhook sends (§5)', () => {
     expect(good?.unrenderedMentions).toBeUndefined();
     expect(bad?.unrenderedMentions).toEqual(['u2']);
     expect(sim.stats().mentionMismatches).toBe(1);
+    // The other way round: a known user @-mentioned in the text but left out of the at block.
+    await send('thanks @u1', []);
+    expect(sim.outbox()[2]?.unnotifiedMentions).toEqual(['u1']);
+    expect(sim.stats().mentionMismatches).toBe(2);
     const wrong = await call(first.sessionWebhook, {
       body: { msgtype: 'text', text: { content: 'x' }, at: { isAtAll: 'no' } },
     });
