@@ -54,8 +54,9 @@ export async function extractFileText(
   bytes: Buffer,
   reader: FileReader,
   maxChars: number,
+  signal?: AbortSignal,
 ): Promise<FileText> {
-  const raw = await readText(bytes, reader);
+  const raw = await readText(bytes, reader, maxChars, signal);
   const text = raw
     .replace(/\r\n?/g, '\n')
     .replace(/\n{3,}/g, '\n\n')
@@ -65,12 +66,17 @@ export async function extractFileText(
   return { text: chars.slice(0, maxChars).join(''), truncated: true };
 }
 
-async function readText(bytes: Buffer, reader: FileReader): Promise<string> {
+async function readText(
+  bytes: Buffer,
+  reader: FileReader,
+  maxChars: number,
+  signal?: AbortSignal,
+): Promise<string> {
   switch (reader) {
     case 'plain':
       return plainText(bytes);
     case 'pdf':
-      return pdfText(bytes);
+      return pdfText(bytes, maxChars, signal);
     case 'docx':
       return docxText(bytes);
   }
@@ -86,23 +92,51 @@ function plainText(bytes: Buffer): string {
   }
 }
 
-async function pdfText(bytes: Buffer): Promise<string> {
+/** The part of pdf.js's document proxy used here (unpdf's bundled declarations are loose). */
+interface PdfDocument {
+  numPages: number;
+  getPage(n: number): Promise<{
+    getTextContent(): Promise<{ items: { str?: string; hasEOL?: boolean }[] }>;
+  }>;
+  destroy?: () => Promise<void>;
+}
+
+/**
+ * Page by page, stopping once `maxChars` are read: a long PDF costs the pages it takes to fill
+ * the bound, not all of them, and an aborted call (the message's deadline) stops between pages.
+ */
+async function pdfText(bytes: Buffer, maxChars: number, signal?: AbortSignal): Promise<string> {
   if (bytes.subarray(0, 5).toString('latin1') !== '%PDF-') {
     throw new FileTextError('the file is not a PDF (no %PDF- header)');
   }
+  let pdf: PdfDocument;
   try {
-    const { extractText, getDocumentProxy } = await import('unpdf');
+    const { getDocumentProxy } = await import('unpdf');
     // verbosity 0: errors only (pdf.js otherwise warns on the console about damaged files).
-    const pdf = await getDocumentProxy(new Uint8Array(bytes), { verbosity: 0 });
-    try {
-      const { text } = await extractText(pdf, { mergePages: true });
-      return text;
-    } finally {
-      // Frees pdf.js's worker-side document (typed loosely in unpdf's bundled declarations).
-      await (pdf as unknown as { destroy?: () => Promise<void> }).destroy?.();
-    }
+    pdf = (await getDocumentProxy(new Uint8Array(bytes), {
+      verbosity: 0,
+    })) as unknown as PdfDocument;
   } catch (err) {
     throw new FileTextError('the PDF could not be read (damaged or encrypted)', err);
+  }
+  try {
+    const pages: string[] = [];
+    let chars = 0;
+    for (let n = 1; n <= pdf.numPages && chars <= maxChars; n++) {
+      if (signal?.aborted) throw new FileTextError('no time left to read the PDF');
+      const content = await (await pdf.getPage(n)).getTextContent();
+      const text = content.items
+        .map((item) => `${item.str ?? ''}${item.hasEOL ? '\n' : ''}`)
+        .join('');
+      pages.push(text);
+      chars += text.length;
+    }
+    return pages.join('\n\n'); // a blank line between pages
+  } catch (err) {
+    if (err instanceof FileTextError) throw err;
+    throw new FileTextError('the PDF could not be read (damaged or encrypted)', err);
+  } finally {
+    await pdf.destroy?.();
   }
 }
 

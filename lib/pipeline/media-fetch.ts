@@ -72,6 +72,7 @@ export async function fetchMedia(
             file.bytes,
             reader,
             limits.maxFileTextChars ?? DEFAULT_FILE_TEXT_CHARS,
+            deps.signal,
           );
           out[index] = {
             ...item,

@@ -127,6 +127,18 @@ describe('file-text readers', () => {
     expect(readerFor(undefined)).toBeUndefined();
   });
 
+  it('reads a PDF page by page, stops at the bound, and stops when the deadline passed', async () => {
+    const pdf = pdfWithText(['page one'], ['page two'], ['page three']);
+    expect(await extractFileText(pdf, 'pdf', 1000)).toEqual({
+      text: 'page one\n\npage two\n\npage three',
+      truncated: false,
+    });
+    expect(await extractFileText(pdf, 'pdf', 5)).toEqual({ text: 'page ', truncated: true });
+    await expect(extractFileText(pdf, 'pdf', 1000, AbortSignal.abort())).rejects.toThrow(
+      /no time left/,
+    );
+  });
+
   it('refuses binary under a text name, non-UTF-8 text and a docx that would inflate too far', async () => {
     await expect(extractFileText(Buffer.from([0x61, 0, 0x62]), 'plain', 100)).rejects.toMatchObject(
       {

@@ -1,25 +1,32 @@
 /**
  * Small real documents for the files-as-text tests, built here from the formats' specifications
  * (no binary fixtures checked in): a one-page PDF 1.4 with a text object (ISO 32000-1 §7.5 file
- * structure, §9.4 text objects) and a minimal docx (ECMA-376 part 1: content types, the package
+ * structure, §9.4 text objects; one or more pages) and a minimal docx (ECMA-376 part 1: content types, the package
  * relationship and word/document.xml) in a stored (uncompressed) zip (PKWARE APPNOTE 4.3).
  */
 import { crc32, deflateRawSync } from 'node:zlib';
 
-/** A valid one-page PDF whose page shows each of `lines`. */
-export function pdfWithText(lines: string[]): Buffer {
+/** A valid PDF: one page showing each of `lines`, or one page per entry of `pages`. */
+export function pdfWithText(lines: string[], ...morePages: string[][]): Buffer {
   const pdfString = (text: string) => text.replace(/[\\()]/g, (c) => `\\${c}`);
-  const stream = [
-    'BT /F1 12 Tf 72 720 Td 14 TL',
-    ...lines.map((line) => `(${pdfString(line)}) Tj T*`),
-    'ET',
-  ].join('\n');
+  const pages = [lines, ...morePages];
+  const streams = pages.map((page) =>
+    [
+      'BT /F1 12 Tf 72 720 Td 14 TL',
+      ...page.map((line) => `(${pdfString(line)}) Tj T*`),
+      'ET',
+    ].join('\n'),
+  );
+  // Objects: 1 catalog, 2 pages, 3 font, then per page its page object and content stream.
+  const pageRef = (i: number) => `${4 + 2 * i} 0 R`;
   const objects = [
     '<< /Type /Catalog /Pages 2 0 R >>',
-    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
-    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>',
-    `<< /Length ${Buffer.byteLength(stream, 'latin1')} >>\nstream\n${stream}\nendstream`,
+    `<< /Type /Pages /Kids [${pages.map((_, i) => pageRef(i)).join(' ')}] /Count ${pages.length} >>`,
     '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>',
+    ...streams.flatMap((stream, i) => [
+      `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents ${5 + 2 * i} 0 R /Resources << /Font << /F1 3 0 R >> >> >>`,
+      `<< /Length ${Buffer.byteLength(stream, 'latin1')} >>\nstream\n${stream}\nendstream`,
+    ]),
   ];
   let body = '%PDF-1.4\n';
   const offsets: number[] = [];
