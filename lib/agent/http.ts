@@ -37,12 +37,15 @@ export interface HttpAgentMedia {
   fileName: string | null;
   mimeType: string | null;
   status: 'ok' | 'unavailable' | 'not_downloaded';
+  /** The file's extracted text (`agent.mediaFiles: text`), else null. */
+  text: string | null;
 }
 
 /** A quoted message in the request body. */
 export interface HttpAgentQuote {
   msgtype: string;
   senderNick: string | null;
+  senderId: string | null;
   fromBot: boolean;
   text: string;
   media: HttpAgentMedia[];
@@ -56,6 +59,7 @@ function mediaBody(media: AgentRequest['media']): HttpAgentMedia[] {
     fileName: m.fileName ?? null,
     mimeType: m.mimeType ?? m.data?.mimeType ?? null,
     status: m.status ?? 'ok',
+    text: m.text ?? null,
   }));
 }
 
@@ -64,6 +68,7 @@ function quoteBody(quote: AgentRequest['quote']): HttpAgentQuote | null {
   return {
     msgtype: quote.msgtype,
     senderNick: quote.senderNick ?? null,
+    senderId: quote.senderId ?? null,
     fromBot: quote.fromBot,
     text: quote.text,
     media: mediaBody(quote.media),
@@ -128,6 +133,31 @@ export function httpAgentReplyText(json: unknown, status: number, where: string)
   return text;
 }
 
+/**
+ * Reads the optional `mentions: [{ staffId }]` of an answer (members to @-mention); absent or
+ * null means none. A malformed list is a bad answer, named precisely.
+ */
+export function httpAgentMentions(json: unknown, where: string): { staffId: string }[] | undefined {
+  const value =
+    typeof json === 'object' && json !== null
+      ? (json as { mentions?: unknown }).mentions
+      : undefined;
+  if (value === undefined || value === null) return undefined;
+  const bad = (why: string) =>
+    new AgentError('agent_bad_response', `${where}: "mentions" ${why}`, {});
+  if (!Array.isArray(value)) throw bad('must be an array of { "staffId": string }');
+  return value.map((item, i) => {
+    const staffId =
+      typeof item === 'object' && item !== null
+        ? (item as { staffId?: unknown }).staffId
+        : undefined;
+    if (typeof staffId !== 'string' || staffId.trim() === '') {
+      throw bad(`[${i}] needs a non-empty string "staffId"`);
+    }
+    return { staffId: staffId.trim() };
+  });
+}
+
 /** Creates the generic webhook agent. */
 export function createHttpAgent(options: HttpAgentOptions): Agent {
   const secrets = [...(options.token ? [options.token] : []), ...urlCredentials(options.url)];
@@ -163,7 +193,12 @@ export function createHttpAgent(options: HttpAgentOptions): Agent {
       const text = httpAgentReplyText(json, status, where);
       const attachments =
         status === 204 ? [] : parseAttachments(Reflect.get(Object(json), 'attachments'));
-      return attachments.length > 0 ? { text, attachments } : { text };
+      const mentions = httpAgentMentions(json, where);
+      return {
+        text,
+        ...(attachments.length > 0 ? { attachments } : {}),
+        ...(mentions ? { mentions } : {}),
+      };
     },
   };
 }

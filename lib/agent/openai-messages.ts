@@ -88,6 +88,12 @@ function mediaNote(item: AgentMedia, text: string): string | undefined {
     case 'video':
       return named('video');
     case 'file':
+      // Files read as text (agent.mediaFiles: text) carry their content between markers.
+      if (item.text !== undefined) {
+        const cut = item.textTruncated ? ' (cut at the character limit)' : '';
+        const name = item.fileName ?? 'file';
+        return `[file: ${name}, text follows${cut}]\n${item.text}\n[end of file: ${name}]`;
+      }
       return named('file');
   }
 }

@@ -34,6 +34,12 @@ export interface AgentMedia {
    * `not_downloaded`: past the per-message download cap. Absent when fetched or not needed.
    */
   status?: 'unavailable' | 'not_downloaded';
+  /**
+   * The file's text (setting `agent.mediaFiles: text`): extracted by the pipeline, bounded in
+   * characters (`textTruncated` when cut). Absent in `reference` mode and for non-text files.
+   */
+  text?: string;
+  textTruncated?: boolean;
 }
 
 /** The message the user's message quotes (a quote-reply), as context for the new text. */
@@ -41,6 +47,8 @@ export interface AgentQuote {
   /** The quoted message's DingTalk type (`text`, `richText`, `picture`, `file`, `interactiveCard`, …). */
   msgtype: string;
   senderNick?: string;
+  /** The quoted sender's (encrypted) DingTalk id, when DingTalk sent it. */
+  senderId?: string;
   /** True when the quoted message is the bot's own earlier reply. */
   fromBot: boolean;
   /** Its readable text (a placeholder when it has none). */
@@ -81,6 +89,11 @@ export interface AgentReply {
   text: string;
   /** Images and files to send after the text (lib/agent/attachments.ts); invalid ones become notes. */
   attachments?: ParsedAttachment[];
+  /**
+   * Group members to @-mention, by staffId (lib/dingtalk/mentions.ts): the text gets `@<id>`
+   * for each one it does not already mention. Ignored in DMs.
+   */
+  mentions?: { staffId: string }[];
 }
 
 export interface AgentCallOptions {

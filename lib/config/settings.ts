@@ -156,6 +156,16 @@ export const AgentSection = z
       env: 'AGENT_MAX_MEDIA_MESSAGE_BYTES',
       description: 'Media bytes fetched for one message in total.',
     }).default(20 * 1024 * 1024),
+    mediaFiles: field(z.enum(['reference', 'text']), {
+      env: 'AGENT_MEDIA_FILES',
+      description:
+        'How files (pdf, docx, txt, md, csv, json, code) reach the agent: `reference` (name and download reference, no paid call unless the agent takes URLs) or `text` (downloaded within the media caps and their text extracted).',
+    }).default('reference'),
+    maxFileTextChars: field(z.int().min(100).max(1_000_000), {
+      env: 'AGENT_MAX_FILE_TEXT_CHARS',
+      description:
+        "With `mediaFiles: text`, characters of one file's extracted text passed to the agent (the rest is cut).",
+    }).default(20_000),
     httpKeepsHistory: field(z.boolean(), {
       env: 'AGENT_HTTP_KEEPS_HISTORY',
       description:

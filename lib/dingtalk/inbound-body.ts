@@ -20,6 +20,8 @@ import type { InboundMedia } from './inbound-types.js';
 export interface MessageBody {
   text: string;
   media: InboundMedia[];
+  /** userIds of richText @ elements (`atUserId`/`userId`), when the shape carried them. */
+  mentionedUserIds?: string[];
 }
 
 /** Records of a forwarded chat history passed on, and characters of each. */
@@ -51,8 +53,13 @@ function rawBody(msgtype: string, content: Json, textContent: string): MessageBo
       return audioBody(content);
     case 'video':
       return { text: '', media: compact([videoMedia(content)]) };
-    case 'file':
-      return { text: '', media: compact([fileMedia(content)]) };
+    case 'file': {
+      const file = fileMedia(content);
+      if (file) return { text: '', media: [file] };
+      // A name without a code (seen in other bots' fixtures): say which file it was.
+      const name = optionalString(content, 'fileName');
+      return { text: name ? `[file: ${clip(name, 200)} (no download code)]` : '', media: [] };
+    }
     case 'markdown':
       return { text: (optionalString(content, 'text') ?? '').trim(), media: [] };
     case 'chatRecord':
@@ -129,14 +136,18 @@ function downloadCodeOf(content: Json): string | undefined {
 function richTextBody(elements: unknown): MessageBody {
   const lines: string[] = [''];
   const media: InboundMedia[] = [];
+  const userIds = new Set<string>();
   if (!Array.isArray(elements)) return { text: '', media };
   for (const element of elements) {
     if (!isObject(element)) continue;
     const type = field(element, 'type') ?? field(element, 'msgType');
     const text = field(element, 'text') ?? stringContent(element);
-    if ((type === undefined || type === 'text') && typeof text === 'string') {
+    // Quoted items also come as {msgType:'emoji', content:'😀'} (SOIMY fixtures): inline text.
+    if ((type === undefined || type === 'text' || type === 'emoji') && typeof text === 'string') {
       appendInline(lines, text);
     } else if (type === 'at') {
+      const userId = optionalString(element, 'atUserId') ?? optionalString(element, 'userId');
+      if (userId !== undefined) userIds.add(userId);
       const name =
         optionalString(element, 'atName') ??
         optionalString(element, 'atUserId') ??
@@ -147,10 +158,14 @@ function richTextBody(elements: unknown): MessageBody {
       const inner = field(element, 'content');
       const picture = pictureMedia(isObject(inner) ? inner : element);
       if (picture) media.push(picture);
+      // A picture element may carry a caption in `text` (DTAI fixtures): keep it.
+      if (typeof text === 'string' && text.trim() !== '') appendInline(lines, text);
       if (lines[lines.length - 1] !== '') lines.push('');
     }
   }
-  return { text: lines.join('\n').trim(), media };
+  const body: MessageBody = { text: lines.join('\n').trim(), media };
+  if (userIds.size > 0) body.mentionedUserIds = [...userIds];
+  return body;
 }
 
 /** The `content` of a quoted richText item when it is text. */
@@ -210,6 +225,7 @@ function recordsOf(value: unknown): Json[] {
 function cardText(content: Json): string {
   const title = optionalString(content, 'title')?.trim();
   const url = optionalString(content, 'biz_custom_action_url');
-  const link = url && /^https?:\/\//.test(url) ? ` ${clip(url, 500)}` : '';
+  // Doc shares link with `dingtalk://dingtalkclient/page/yunpan?...` (SOIMY fixtures) or https.
+  const link = url && /^(https?|dingtalk):\/\//.test(url) ? ` ${clip(url, 500)}` : '';
   return `[shared card${title ? `: ${clip(title, 200)}` : ''}]${link}`;
 }

@@ -19,32 +19,68 @@ import type { InboundQuote } from './inbound-types.js';
 /** Quotes inside quotes are followed this deep; deeper ones are cut (a payload is untrusted). */
 const MAX_QUOTE_DEPTH = 3;
 
+/** The message's own sender: a quote of their own earlier message gets their nick. */
+export interface QuotingSender {
+  senderId?: string;
+  senderNick?: string;
+}
+
 /** The quoted message of a payload, or undefined when it quotes nothing readable. */
 export function quoteOf(
   payload: Json,
   chatbotUserId: string | undefined,
+  self: QuotingSender = {},
 ): InboundQuote | undefined {
   const text = objectField(payload, 'text');
+  let quote: InboundQuote | undefined;
   if (field(text, 'isReplyMsg') === true) {
     const replied = objectField(text, 'repliedMsg');
-    if (Object.keys(replied).length > 0) return repliedQuote(replied, chatbotUserId, 1);
+    if (Object.keys(replied).length > 0) quote = repliedQuote(replied, chatbotUserId, 1);
   }
   const legacy = objectField(payload, 'quoteMessage');
-  if (Object.keys(legacy).length > 0) return legacyQuote(legacy, chatbotUserId);
-  return undefined;
+  if (!quote && Object.keys(legacy).length > 0) quote = legacyQuote(legacy, chatbotUserId);
+  if (!quote && field(text, 'isReplyMsg') === true) {
+    // A quote-reply whose quoted message DingTalk left out (only `originalMsgId`, SOIMY fixtures).
+    quote = {
+      msgtype: 'unknown',
+      fromBot: false,
+      text: '[a quoted message that was not included]',
+      media: [],
+    };
+    assignDefined(quote, { msgId: optionalString(payload, 'originalMsgId') });
+  }
+  // DingTalk sends no nick with repliedMsg: the sender's own earlier messages get theirs.
+  for (let q = quote; q; q = q.quote) {
+    if (!q.senderNick && self.senderNick && q.senderId === self.senderId)
+      q.senderNick = self.senderNick;
+  }
+  return quote;
 }
 
 function repliedQuote(replied: Json, botId: string | undefined, depth: number): InboundQuote {
-  const msgtype =
-    optionalString(replied, 'msgType') ?? optionalString(replied, 'msgtype') ?? 'text';
   const content = objectField(replied, 'content');
+  // Without msgType, a content.richText is a richText quote (older deliveries, SOIMY fixtures).
+  const msgtype =
+    optionalString(replied, 'msgType') ??
+    optionalString(replied, 'msgtype') ??
+    (Array.isArray(field(content, 'richText')) ? 'richText' : 'text');
   const senderId = optionalString(replied, 'senderId');
   const fromBot = botId !== undefined && senderId === botId;
-  const textContent = optionalString(content, 'text') ?? optionalString(content, 'content') ?? '';
+  // The text may also sit on repliedMsg itself, and a card's link beside content (DTAI source).
+  const textContent =
+    optionalString(content, 'text') ??
+    optionalString(content, 'content') ??
+    optionalString(replied, 'text') ??
+    '';
+  const cardUrl = optionalString(replied, 'biz_custom_action_url');
+  const body =
+    cardUrl && !field(content, 'biz_custom_action_url')
+      ? { ...content, biz_custom_action_url: cardUrl }
+      : content;
   const quote: InboundQuote = {
     msgtype,
     fromBot,
-    ...quotedBody(msgtype, content, textContent, fromBot),
+    ...quotedBody(msgtype, body, textContent, fromBot),
   };
   assignDefined(quote, {
     msgId: optionalString(replied, 'msgId'),

@@ -65,6 +65,8 @@ export interface InboundMessage {
   isInAtList: boolean;
   /** staffIds of mentioned users, the bot itself excluded. */
   atUserIds: string[];
+  /** userIds of richText @ elements (`atUserId`/`userId`), when any carried one. */
+  mentionedUserIds?: string[];
   /** ms epoch. */
   createAt: number;
   sessionWebhook?: string;

@@ -51,7 +51,10 @@ export function parseRobotMessage(
   const createAt = requiredTimestamp(payload, 'createAt', ctx);
   const msgtype = msgtypeOf(payload, ctx);
   const chatbotUserId = optionalString(payload, 'chatbotUserId');
-  const quote = quoteOf(payload, chatbotUserId);
+  const quote = quoteOf(payload, chatbotUserId, {
+    senderId: optionalString(payload, 'senderId'),
+    senderNick: optionalString(payload, 'senderNick'),
+  });
   const textContent = optionalString(objectField(payload, 'text'), 'content') ?? '';
   // A quote-reply with no new text: the quote carries the turn, no "empty" placeholder.
   const body =
@@ -76,6 +79,7 @@ export function parseRobotMessage(
     messageId: meta.messageId,
     conversationTitle: optionalString(payload, 'conversationTitle'),
     quote,
+    mentionedUserIds: 'mentionedUserIds' in body ? body.mentionedUserIds : undefined,
     sessionWebhook: webhook.url,
     ignored: webhook.ignored,
     sessionWebhookExpiredTime: optionalNumber(field(payload, 'sessionWebhookExpiredTime')),

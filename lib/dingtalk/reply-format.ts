@@ -30,6 +30,7 @@ import {
   utf8Length,
 } from './chunk.js';
 import { replyTitle, toDingTalkMarkdown } from './markdown.js';
+import { mentionedIn, mentions } from './mentions.js';
 
 /** One DingTalk markdown message of a reply. */
 export interface FormattedChunk {
@@ -46,6 +47,11 @@ export interface ReplyFormatOptions {
   responsePrefix?: string;
   /** Group replies: the sender's staffId to @-mention in every message. */
   mentionStaffId?: string;
+  /**
+   * Group replies: further staffIds the reply @-mentions (lib/dingtalk/mentions.ts settles them
+   * and puts `@<id>` in the text); each message's at block names those its own text mentions.
+   */
+  mentionIds?: string[];
   /** UTF-8 bytes per chunk body before the envelope; defaults to DEFAULT_CHUNK_MAX_BYTES. */
   maxBytes?: number;
 }
@@ -72,20 +78,26 @@ export function formatReply(text: string, options: ReplyFormatOptions): Formatte
   const reply = text.trim();
   if (reply === '' || reply === NO_REPLY) return [];
   const mention = mentionOf(options.mentionStaffId);
-  const atUserIds = options.mentionStaffId ? [options.mentionStaffId] : [];
+  const sender = options.mentionStaffId ? [options.mentionStaffId] : [];
+  const others = (options.mentionIds ?? []).filter((id) => id !== options.mentionStaffId);
   const fitting: Fitting = {
     limit: Math.max(1, options.limit - mention.reserve),
     maxBytes: options.maxBytes ?? DEFAULT_CHUNK_MAX_BYTES,
-    atUserIds,
+    // Sizes are reserved as if every id were mentioned on every message (an upper bound).
+    atUserIds: [...sender, ...others],
   };
   const prefix = options.responsePrefix ?? '';
   const sections = convertedSections(withPrefix(prefix, reply), prefix, options.mode, fitting);
   return sections.flatMap((section) =>
-    fitBody(section.body, fitting).map((body, k) => ({
-      title: k === 0 ? section.title : replyTitle(body),
-      text: mention.appendTo(body),
-      atUserIds: [...atUserIds],
-    })),
+    fitBody(section.body, fitting).map((body, k) => {
+      const text = mention.appendTo(body);
+      // The at block names exactly the ids this message's text @-mentions (§5).
+      return {
+        title: k === 0 ? section.title : replyTitle(body),
+        text,
+        atUserIds: [...sender, ...mentionedIn(text, others)],
+      };
+    }),
   );
 }
 
@@ -145,6 +157,7 @@ function mentionOf(staffId: string | undefined): Mention {
   return {
     reserve: codePointLength(staffId) + 3,
     appendTo: (body) => {
+      if (mentions(body, staffId)) return body; // the agent mentioned the sender itself
       const lastLine = body.slice(body.lastIndexOf('\n') + 1);
       // After a converted code line the mention would read as code; give it its own paragraph.
       return lastLine.startsWith('\u00a0') ? `${body}\n\n@${staffId}` : `${body} @${staffId}`;

@@ -31,6 +31,8 @@ export interface AgentCallResult {
   answered: boolean;
   /** The answer's images and files (not yet fetched or uploaded). */
   attachments?: ParsedAttachment[];
+  /** staffIds the agent asked to @-mention (its structured `mentions`). */
+  mentions?: string[];
 }
 
 /** Caps used when the caller passes none (the schema's defaults). */
@@ -76,7 +78,13 @@ export async function callAgent(
       ...(deps.onText ? { onText: deps.onText, maxReplyBytes: MAX_REPLY_BYTES } : {}),
     });
     const attachments = reply.attachments ?? [];
-    return { text: reply.text, answered: true, ...(attachments.length ? { attachments } : {}) };
+    const mentions = reply.mentions?.map((m) => m.staffId);
+    return {
+      text: reply.text,
+      answered: true,
+      ...(attachments.length ? { attachments } : {}),
+      ...(mentions?.length ? { mentions } : {}),
+    };
   } catch (err) {
     deps.logger.warn('agent.failed', { msgId: input.message.msgId, error: errorSummary(err) });
     return { text: userFacingAgentError(err), answered: false };
@@ -100,6 +108,7 @@ function agentQuote(chain: InboundQuote[], media: AgentMedia[][]): AgentQuote | 
       text: q.text,
       media: media[i] ?? [],
       ...(q.senderNick ? { senderNick: q.senderNick } : {}),
+      ...(q.senderId ? { senderId: q.senderId } : {}),
       ...(inner ? { quote: inner } : {}),
     };
   }
@@ -108,15 +117,27 @@ function agentQuote(chain: InboundQuote[], media: AgentMedia[][]): AgentQuote | 
 
 /** The quote as a markdown block before the new text, for agents that read only `text`. */
 function quotePrefix(quote: AgentQuote | undefined): string {
-  if (!quote) return '';
+  return quote ? `${quoteBlock(quote).join('\n')}\n\n` : '';
+}
+
+/** One quote as `> ` lines; a quote inside it is nested one level deeper. */
+function quoteBlock(quote: AgentQuote): string[] {
   const who = quote.fromBot
     ? 'your earlier reply'
     : quote.senderNick
       ? quote.senderNick
       : 'a message';
-  const attachments = quote.media.map((m) => `[${m.kind}${m.fileName ? `: ${m.fileName}` : ''}]`);
+  const attachments = quote.media.map((m) => {
+    const label = `[${m.kind}${m.fileName ? `: ${m.fileName}` : ''}]`;
+    return m.text === undefined ? label : `${label}\n${m.text}`;
+  });
   const body = [quote.text, ...attachments].filter(Boolean).join('\n');
-  return `> Quoting ${who}:\n> ${body.replace(/\n/g, '\n> ')}\n\n`;
+  const lines = [
+    `Quoting ${who}:`,
+    ...body.split('\n'),
+    ...(quote.quote ? quoteBlock(quote.quote) : []),
+  ];
+  return lines.map((line) => `> ${line}`);
 }
 
 function buildRequest(

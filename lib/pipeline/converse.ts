@@ -5,6 +5,7 @@
  * never comes back here, so an exchange saved only after sending would be lost from the session.
  */
 
+import { knownStaffIds, settleMentions } from '../dingtalk/mentions.js';
 import type { GroupSettings } from '../policy/types.js';
 import { type AgentCallResult, callAgent } from './agent-call.js';
 import { prepareAttachments, type StoredAttachment, withAttachmentNotes } from './attachments.js';
@@ -59,20 +60,41 @@ export async function converse(run: MessageRun): Promise<void> {
     },
   );
   const limits = run.rt.config.settings.agent;
-  const { text: replyText, attachments } = await attachmentsOf(run, result, card !== undefined);
   const remember = stateless && result.answered;
+  // Who the reply @-mentions: the agent's structured list and known ids written as @<staffId>.
+  const settled = result.answered
+    ? settleMentions(result.text, {
+        conversationType: message.conversationType,
+        known: knownStaffIds(message, history.senders),
+        ...(result.mentions ? { structured: result.mentions } : {}),
+        ...(message.sender.staffId ? { senderStaffId: message.sender.staffId } : {}),
+      })
+    : { text: result.text, mentionIds: [] };
+  // Card replies carry no mentions yet (a card has no at block): the card shows the agent's text.
+  const { text: replyText, attachments } = await attachmentsOf(
+    run,
+    { ...result, text: card ? result.text : settled.text },
+    card !== undefined,
+  );
   const alongside = remember
     ? appendToHistory(
         run.store,
         account.accountId,
         key,
         history,
-        { msgId: message.msgId, user: text, assistant: result.text },
+        {
+          msgId: message.msgId,
+          user: text,
+          assistant: settled.text,
+          ...(message.sender.staffId ? { senderStaffId: message.sender.staffId } : {}),
+        },
         { maxTurns: limits.maxHistoryTurns, maxChars: limits.maxHistoryChars },
         run.rt.now(),
       )
     : undefined;
-  if (!card) return sendText(run, replyText, { alongside, attachments });
+  if (!card) {
+    return sendText(run, replyText, { alongside, attachments, mentionIds: settled.mentionIds });
+  }
   try {
     await finishCard(run, card, { ...result, text: replyText }, alongside);
   } catch (err) {
@@ -124,6 +146,8 @@ function mediaLimitsOf(run: MessageRun): MediaLimits {
     concurrency: agent.mediaConcurrency,
     maxFileBytes: agent.maxMediaFileBytes,
     maxMessageBytes: agent.maxMediaMessageBytes,
+    files: agent.mediaFiles,
+    maxFileTextChars: agent.maxFileTextChars,
   };
 }
 

@@ -45,6 +45,8 @@ export interface ReplyProgress {
   sent: number;
   /** Parts whose request went out (sent ≤ attempted): [sent, attempted) may or may not have landed. */
   attempted: number;
+  /** staffIds the reply @-mentions besides the sender (settled before it was stored). */
+  mentions?: string[];
 }
 
 const IN_PROGRESS = 'INPROGRESS';
@@ -132,18 +134,31 @@ export class MessageClaim {
    * Stores the reply and marks its first chunk as about to be sent, in one write: a retry after
    * this point resumes with this reply (no second agent call) and does not send chunk 0 again.
    */
-  async storeReply(reply: string, attachments: readonly StoredAttachment[] = []): Promise<void> {
-    const stored = attachments.length > 0 ? [...attachments] : undefined;
+  async storeReply(
+    reply: string,
+    extras: { attachments?: readonly StoredAttachment[]; mentions?: readonly string[] } = {},
+  ): Promise<void> {
+    const stored = extras.attachments?.length ? [...extras.attachments] : undefined;
+    // The mentions are stored with the text: a resumed reply must cut the same chunks, with the
+    // same at blocks, as the attempt that started sending it.
+    const mentions = extras.mentions?.length ? [...extras.mentions] : undefined;
     await this.#write({
       reply,
       // Always set or removed, so a reply stored again (a card's overflow) drops an earlier list.
       attachments: stored ? JSON.stringify(stored) : undefined,
+      mentions,
       sent: 0,
       attempted: 1,
     });
     this.#storedAttempted = 1;
     // Not sent yet: if this attempt fails before sending, `abandon` stores attempted = 0.
-    this.#progress = { reply, ...(stored ? { attachments: stored } : {}), sent: 0, attempted: 0 };
+    this.#progress = {
+      reply,
+      ...(stored ? { attachments: stored } : {}),
+      ...(mentions ? { mentions } : {}),
+      sent: 0,
+      attempted: 0,
+    };
   }
 
   /** Chunk `index` is about to go out; every chunk before it was confirmed. */
@@ -175,6 +190,7 @@ export class MessageClaim {
         outcome,
         reply: undefined,
         attachments: undefined,
+        mentions: undefined,
         leaseUntil: undefined,
         expiresAt: toEpochSeconds(now + COMPLETED_TTL_MS),
       },
@@ -224,9 +240,13 @@ function progressOf(item: StateItem): ReplyProgress | undefined {
   if (typeof item.reply !== 'string') return undefined;
   const sent = numberOf(item.sent ?? item.sentChunks);
   const attachments = attachmentsOf(item.attachments);
+  const mentions = Array.isArray(item.mentions)
+    ? item.mentions.filter((m): m is string => typeof m === 'string')
+    : [];
   return {
     reply: item.reply,
     ...(attachments ? { attachments } : {}),
+    ...(mentions.length > 0 ? { mentions } : {}),
     sent,
     attempted: Math.max(sent, numberOf(item.attempted)),
   };

@@ -22,7 +22,12 @@ export interface SessionHistory {
   lastMsgId?: string;
   /** Bumped by every write; 0 when the session has none stored. */
   version: number;
+  /** staffIds of the session's earlier senders, newest last: a reply may @-mention them. */
+  senders?: string[];
 }
+
+/** Earlier senders remembered per session (a group's active members, bounded). */
+export const MAX_SESSION_SENDERS = 50;
 
 /** History lives in generation 0 of the layout; `/new` and `/reset` empty it. */
 const HISTORY_GENERATION = 0;
@@ -37,10 +42,14 @@ export async function loadHistory(
   const k = keys.sessionHistory(accountId, key, HISTORY_GENERATION);
   const item = await store.get(k.pk, k.sk);
   const turns = Array.isArray(item?.turns) ? (item.turns as unknown as ChatTurn[]) : [];
+  const senders = Array.isArray(item?.senders)
+    ? item.senders.filter((s): s is string => typeof s === 'string')
+    : [];
   return {
     turns,
     version: typeof item?.version === 'number' ? item.version : item ? 1 : 0,
     ...(typeof item?.lastMsgId === 'string' ? { lastMsgId: item.lastMsgId } : {}),
+    ...(senders.length > 0 ? { senders } : {}),
   };
 }
 
@@ -50,7 +59,7 @@ async function writeHistory(
   accountId: string,
   key: string,
   read: SessionHistory,
-  next: { turns: ChatTurn[]; lastMsgId?: string },
+  next: { turns: ChatTurn[]; lastMsgId?: string; senders?: string[] },
   now: number,
 ): Promise<boolean> {
   const k = keys.sessionHistory(accountId, key, HISTORY_GENERATION);
@@ -59,6 +68,7 @@ async function writeHistory(
       ...k,
       turns: next.turns as unknown as { role: string; content: string }[],
       ...(next.lastMsgId ? { lastMsgId: next.lastMsgId } : {}),
+      ...(next.senders?.length ? { senders: next.senders } : {}),
       version: read.version + 1,
       updatedAt: now,
       expiresAt: toEpochSeconds(now + SESSION_IDLE_TTL_MS),
@@ -77,7 +87,7 @@ export async function appendToHistory(
   accountId: string,
   key: string,
   read: SessionHistory,
-  exchange: { msgId: string; user: string; assistant: string },
+  exchange: { msgId: string; user: string; assistant: string; senderStaffId?: string },
   limits: HistoryLimits,
   now: number,
 ): Promise<void> {
@@ -85,8 +95,9 @@ export async function appendToHistory(
   for (let attempt = 0; attempt < 4; attempt++) {
     if (base.lastMsgId === exchange.msgId) return;
     const turns = appendExchange(base.turns, exchange, limits);
-    if (await writeHistory(store, accountId, key, base, { turns, lastMsgId: exchange.msgId }, now))
-      return;
+    const senders = withSender(base.senders ?? [], exchange.senderStaffId);
+    const next = { turns, lastMsgId: exchange.msgId, senders };
+    if (await writeHistory(store, accountId, key, base, next, now)) return;
     base = await loadHistory(store, accountId, key);
   }
   throw new ChannelError(
@@ -96,6 +107,12 @@ export async function appendToHistory(
       retryable: true,
     },
   );
+}
+
+/** `senders` with `staffId` moved to the end (newest), bounded to the newest few. */
+function withSender(senders: readonly string[], staffId: string | undefined): string[] {
+  if (!staffId) return [...senders];
+  return [...senders.filter((s) => s !== staffId), staffId].slice(-MAX_SESSION_SENDERS);
 }
 
 /** `/new` and `/reset`: an empty history (written unconditionally: it replaces whatever is there). */

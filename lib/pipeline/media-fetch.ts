@@ -10,6 +10,7 @@ import type { DingTalkApi } from '../dingtalk/api.js';
 import type { InboundMedia } from '../dingtalk/inbound-types.js';
 import { errorSummary } from '../errors.js';
 import type { Logger } from '../log.js';
+import { extractFileText, type FileReader, readerFor } from './file-text.js';
 
 /** The caps of one message's media (the `agent.maxMedia*` settings). */
 export interface MediaLimits {
@@ -17,7 +18,13 @@ export interface MediaLimits {
   concurrency: number;
   maxFileBytes: number;
   maxMessageBytes: number;
+  /** `text`: pdf/docx/plain files are downloaded and their text extracted (`agent.mediaFiles`). */
+  files?: 'reference' | 'text';
+  /** Characters of one file's text passed on (`agent.maxFileTextChars`). */
+  maxFileTextChars?: number;
 }
+
+const DEFAULT_FILE_TEXT_CHARS = 20_000;
 
 /** Resolves `items` (in order) for an agent with `access`; never throws for a failed item. */
 export async function fetchMedia(
@@ -29,7 +36,7 @@ export async function fetchMedia(
   const out: AgentMedia[] = items.map(baseOf);
   const wanted = out
     .map((item, index) => ({ item, index }))
-    .filter(({ item }) => needsDownload(access, item));
+    .filter(({ item }) => needsDownload(access, item) || textReader(limits, item) !== undefined);
   const chosen = wanted.slice(0, limits.maxDownloads);
   for (const { index } of wanted.slice(limits.maxDownloads)) {
     out[index] = { ...out[index]!, status: 'not_downloaded' };
@@ -47,7 +54,8 @@ export async function fetchMedia(
     while (next < chosen.length && !deps.signal.aborted) {
       const { item, index } = chosen[next++]!;
       try {
-        if (access === 'url') {
+        const reader = textReader(limits, item);
+        if (access === 'url' && reader === undefined) {
           out[index] = {
             ...item,
             url: await deps.api.mediaDownloadUrl(item.downloadCode, deps.signal),
@@ -58,6 +66,23 @@ export async function fetchMedia(
         const maxBytes = Math.min(limits.maxFileBytes, bytesLeft);
         const file = await deps.api.downloadMedia(item.downloadCode, deps.signal, { maxBytes });
         bytesLeft -= file.bytes.length;
+        if (reader !== undefined) {
+          // A file read as text: the agent gets the text (and the URL, for agents that take one).
+          const read = await extractFileText(
+            file.bytes,
+            reader,
+            limits.maxFileTextChars ?? DEFAULT_FILE_TEXT_CHARS,
+            deps.signal,
+          );
+          out[index] = {
+            ...item,
+            ...(access === 'url' ? { url: file.url } : {}),
+            mimeType: file.mimeType,
+            text: read.text,
+            ...(read.truncated ? { textTruncated: true } : {}),
+          };
+          continue;
+        }
         out[index] = {
           ...item,
           url: file.url,
@@ -85,6 +110,12 @@ function baseOf(m: InboundMedia): AgentMedia {
     downloadCode: m.downloadCode,
     ...(m.fileName ? { fileName: m.fileName } : {}),
   };
+}
+
+/** The reader of a file whose text is passed on (`files: text`), else undefined. */
+function textReader(limits: MediaLimits, item: AgentMedia): FileReader | undefined {
+  if (limits.files !== 'text' || item.kind !== 'file') return undefined;
+  return readerFor(item.fileName);
 }
 
 /** `url` agents get every kind's URL; `bytes` agents (vision) only pictures' bytes. */

@@ -238,15 +238,15 @@ export function need(run: MessageRun): { message: InboundMessage; account: Accou
   return { message: run.message, account: run.account };
 }
 
-function chunksOf(run: MessageRun, text: string) {
+function chunksOf(run: MessageRun, text: string, mentionIds: readonly string[] = []) {
   const { message, account } = need(run);
+  const group = message.conversationType === 'group';
   return formatReply(text, {
     limit: account.textChunkLimit,
     mode: account.chunkMode,
     ...(account.responsePrefix ? { responsePrefix: account.responsePrefix } : {}),
-    ...(message.conversationType === 'group' && message.sender.staffId
-      ? { mentionStaffId: message.sender.staffId }
-      : {}),
+    ...(group && message.sender.staffId ? { mentionStaffId: message.sender.staffId } : {}),
+    ...(group && mentionIds.length > 0 ? { mentionIds: [...mentionIds] } : {}),
   });
 }
 
@@ -263,6 +263,8 @@ export async function sendText(
     note?: boolean;
     alongside?: Promise<unknown>;
     attachments?: readonly StoredAttachment[];
+    /** Group members the reply @-mentions besides the sender (lib/dingtalk/mentions.ts). */
+    mentionIds?: string[];
   } = {},
 ): Promise<void> {
   const bounded = boundReply(text);
@@ -272,15 +274,19 @@ export async function sendText(
     return;
   }
   const attachments = options.attachments ?? [];
-  await Promise.all([claimOf(run).storeReply(bounded.text, attachments), options.alongside]);
-  await deliver(run, chunksOf(run, bounded.text), 0, true, attachments);
+  const mentions = options.mentionIds ?? [];
+  await Promise.all([
+    claimOf(run).storeReply(bounded.text, { attachments, mentions }),
+    options.alongside,
+  ]);
+  await deliver(run, chunksOf(run, bounded.text, mentions), 0, true, attachments);
 }
 
 async function sendStored(run: MessageRun, progress: ReplyProgress): Promise<void> {
   if (progress.attempted > progress.sent) {
     run.log.warn('reply.ambiguous_skipped', { chunks: [progress.sent, progress.attempted] });
   }
-  const chunks = chunksOf(run, progress.reply);
+  const chunks = chunksOf(run, progress.reply, progress.mentions);
   await deliver(run, chunks, progress.attempted, true, progress.attachments);
 }
 

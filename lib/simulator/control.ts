@@ -16,6 +16,7 @@ import type {
 } from './ledger.js';
 import type { SimApp } from './options.js';
 import type { OwnerOperations } from './owner.js';
+import type { RawInjectInput } from './raw-inject.js';
 import type { Parsed } from './validation.js';
 
 /** An outcome as the channel reports it: `{ messageId, status, reason? }`. */
@@ -69,7 +70,8 @@ export interface Simulator extends SimulatorControl {
   /** Stands in for https://oapi.dingtalk.com. */
   readonly oapiBase: string;
   readonly apps: readonly SimApp[];
-  injectMessage(req: InjectMessageInput): InjectedMessage;
+  /** A built message, or with `raw` a captured payload replayed exactly as given. */
+  injectMessage(req: InjectMessageInput | RawInjectInput): InjectedMessage;
   injectEvent(req: InjectEventInput): InjectedEvent;
   addFaults(spec: FaultInput): FaultResult;
   /** Records a message's outcome as the channel reports it; throws on a bad record. */

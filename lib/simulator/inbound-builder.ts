@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import type { AtUser, RobotMessagePayload } from '../dingtalk/payload.js';
 import type { MediaFile } from './directory.js';
+import { DownloadsSchema } from './downloads.js';
 import {
   dmConversationId,
   groupConversationId,
@@ -17,6 +18,7 @@ import {
 } from './ids.js';
 import { type MediaKind, mintMedia } from './media.js';
 import type { SimApp } from './options.js';
+import { legacyQuoteMessage, type QuoteTarget, repliedText } from './quote-builder.js';
 import { type Parsed, parseWith } from './validation.js';
 
 const DM_ONLY = new Set(['audio', 'video', 'file']);
@@ -46,6 +48,22 @@ const InjectMessageSchema = z
     createAt: z.number().int().nonnegative().optional(),
     /** Extra payload fields (e.g. senderPlatform); a null value removes a built field. */
     extra: z.record(z.string(), z.unknown()).optional(),
+    /**
+     * Quote an earlier injected or sent message by its msgId (or an AI card by outTrackId):
+     * the payload gets `text.isReplyMsg` + `repliedMsg`, and with `legacy` also `quoteMessage`.
+     */
+    quote: z
+      .strictObject({
+        msgId: z.string().min(1).optional(),
+        outTrackId: z.string().min(1).optional(),
+        legacy: z.boolean().optional(),
+      })
+      .refine((q) => (q.msgId === undefined) !== (q.outTrackId === undefined), {
+        message: 'give `msgId` or `outTrackId` (one of them)',
+      })
+      .optional(),
+    /** Bytes behind download codes this message names (download code → `{contentType, text|base64}`). */
+    downloads: DownloadsSchema.optional(),
   })
   .superRefine((req, ctx) => {
     if (req.msgtype === 'text' && req.text === undefined) {
@@ -67,6 +85,13 @@ const InjectMessageSchema = z
         code: 'custom',
         path: ['content'],
         message: `is required for msgtype "${req.msgtype}" (passed through as the payload's content)`,
+      });
+    }
+    if (req.quote && req.msgtype !== 'text') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['quote'],
+        message: 'DingTalk delivers quote-replies as text messages (msgtype "text")',
       });
     }
     if (req.msgtype === 'richText' && req.content && !Array.isArray(req.content.richText)) {
@@ -99,6 +124,7 @@ export function buildInbound(
   baseUrl: string,
   now: number,
   sessionTtlMs: number,
+  quoted?: QuoteTarget,
 ): BuiltInbound {
   const isGroup = req.conversationType === '2';
   const createAt = req.createAt ?? now;
@@ -132,6 +158,10 @@ export function buildInbound(
     robotCode: app.robotCode,
     msgtype: req.msgtype,
   };
+  if (quoted && payload.text) {
+    payload.text = repliedText(payload.text.content, quoted, app);
+    if (req.quote?.legacy) payload.quoteMessage = legacyQuoteMessage(quoted, app);
+  }
   applyExtra(payload, req.extra);
   const staffIds = [req.sender.staffId, ...atUsers.flatMap((u) => (u.staffId ? [u.staffId] : []))];
   return { payload, sessionToken, files, staffIds };

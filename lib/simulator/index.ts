@@ -27,4 +27,5 @@ export {
   type SimulatorOptions,
 } from './options.js';
 export type { ApprovalAnswer, OwnerOperations, PairingRequestView } from './owner.js';
+export type { RawInjectInput } from './raw-inject.js';
 export { startSimulator } from './server.js';

@@ -6,10 +6,13 @@
 import { z } from 'zod';
 import { TOPIC_ROBOT } from '../dingtalk/payload.js';
 import type { SimContext } from './context.js';
+import { registerDownloads } from './downloads.js';
 import { randomHex } from './ids.js';
-import { buildInbound, parseInjectMessage } from './inbound-builder.js';
+import { buildInbound, type InjectMessageRequest, parseInjectMessage } from './inbound-builder.js';
 import type { InboundState } from './ledger.js';
 import type { SimApp } from './options.js';
+import { findQuoteTarget, type QuoteTarget } from './quote-builder.js';
+import { injectRaw, isRawInjection } from './raw-inject.js';
 import { type Parsed, parseWith } from './validation.js';
 
 /** The answer to a message injection. */
@@ -39,19 +42,35 @@ function resolveAccount(ctx: SimContext, account: string | undefined): Parsed<Si
   };
 }
 
-/** Validates and injects one robot message (`POST /__sim/messages`). */
+/**
+ * Validates and injects one robot message (`POST /__sim/messages`): built from a description,
+ * or, with `raw`, a captured payload replayed exactly as given (raw-inject.ts).
+ */
 export function injectMessage(ctx: SimContext, body: unknown): Parsed<InjectedMessage> {
+  if (isRawInjection(body)) return injectRaw(ctx, body, (account) => resolveAccount(ctx, account));
   const parsed = parseInjectMessage(body);
   if (!parsed.ok) return parsed;
   const req = parsed.value;
   const resolved = resolveAccount(ctx, req.account);
   if (!resolved.ok) return resolved;
   const app = resolved.value;
+  const quoted = resolveQuote(ctx, req);
+  if (!quoted.ok) return quoted;
   const now = ctx.options.clock.now();
-  const built = buildInbound(req, app, ctx.baseUrl(), now, ctx.options.sessionWebhookTtlMs);
+  const built = buildInbound(
+    req,
+    app,
+    ctx.baseUrl(),
+    now,
+    ctx.options.sessionWebhookTtlMs,
+    quoted.value,
+  );
   const { payload } = built;
   for (const staffId of built.staffIds) ctx.directory.addUser(staffId);
   for (const file of built.files) ctx.directory.addFile(file);
+  // Codes the request names itself stay unknown (an expired code, say) unless `downloads` gives
+  // their bytes; a quoted message's codes were registered when it was injected.
+  registerDownloads(ctx.directory, app, req.downloads);
   if (req.conversationType === '2') ctx.directory.addGroupMember(payload.conversationId, app);
   ctx.directory.addSession({
     token: built.sessionToken,
@@ -88,6 +107,21 @@ export function injectMessage(ctx: SimContext, body: unknown): Parsed<InjectedMe
       state: record.state,
     },
   };
+}
+
+/** The message a `quote` option points at; an unknown id is a clear 400. */
+function resolveQuote(ctx: SimContext, req: InjectMessageRequest): Parsed<QuoteTarget | undefined> {
+  if (!req.quote) return { ok: true, value: undefined };
+  const id = req.quote.msgId ?? req.quote.outTrackId ?? '';
+  const card = req.quote.outTrackId ? ctx.cards.get(req.quote.outTrackId) : undefined;
+  const target = findQuoteTarget(id, {
+    inbound: req.quote.msgId ? ctx.ledger.inbound : [],
+    outbox: req.quote.msgId ? ctx.ledger.outbox : [],
+    ...(card ? { card } : {}),
+  });
+  if (target) return { ok: true, value: target };
+  const what = req.quote.msgId ? `msgId "${id}" (injected or sent)` : `card outTrackId "${id}"`;
+  return { ok: false, error: `invalid message injection: \`quote\`: no message with ${what}` };
 }
 
 const InjectEventSchema = z.strictObject({

@@ -4,10 +4,13 @@
  * It also wakes the `waitFor…` helpers whenever something is recorded.
  */
 import type { Subscription } from '../dingtalk/payload.js';
+import { mintMsgId } from './ids.js';
 
 /** One message the bot sent, through a sessionWebhook or the robot OpenAPI. */
 export interface OutboxEntry {
   seq: number;
+  /** The msgId DingTalk gave the sent message (minted here, always set); an injection can quote it. */
+  msgId?: string;
   at: number;
   via: 'webhook' | 'openapi';
   /** The app's accountId. */
@@ -22,6 +25,19 @@ export interface OutboxEntry {
   atUserIds?: string[];
   /** Uploaded media the message shows: a `sampleImageMsg`/`sampleFile`, or markdown images. */
   attachments?: OutboxAttachment[];
+  /** The webhook body's `at.atDingtalkIds` and `at.isAtAll`, when given. */
+  atDingtalkIds?: string[];
+  isAtAll?: boolean;
+  /**
+   * Ids of the at block with no `@<id>` in the text: DingTalk does not render those mentions
+   * (§5), so the simulator flags them (and counts `mentionMismatches`).
+   */
+  unrenderedMentions?: string[];
+  /**
+   * Group sends: `@<staffId>` of a user the simulated org knows, written in the text but not in
+   * the at block (shown as text, nobody notified). Also counted in `mentionMismatches`.
+   */
+  unnotifiedMentions?: string[];
   /** The request body as received (OpenAPI `msgParam` still a JSON string). */
   raw: unknown;
 }
@@ -89,6 +105,8 @@ export interface InboundRecord {
   conversationType?: '1' | '2';
   msgtype?: string;
   eventType?: string;
+  /** True for a raw injection (the payload exactly as given). */
+  raw?: boolean;
   injectedAt: number;
   state: InboundState;
   deliveries: { connectionId: string; at: number; redelivery: boolean }[];
@@ -139,6 +157,8 @@ export interface SimulatorStats {
   disconnectsSent: number;
   webhookSends: number;
   webhookErrors: number;
+  /** Webhook sends whose at block names ids the text does not @-mention. */
+  mentionMismatches: number;
   openapiCalls: number;
   openapiErrors: number;
   qpsRejections: number;
@@ -169,6 +189,7 @@ function zeroStats(): SimulatorStats {
     disconnectsSent: 0,
     webhookSends: 0,
     webhookErrors: 0,
+    mentionMismatches: 0,
     openapiCalls: 0,
     openapiErrors: 0,
     qpsRejections: 0,
@@ -207,8 +228,8 @@ export class Ledger {
   private readonly waiters = new Set<Waiter>();
   private closed = false;
 
-  recordOutbox(entry: Omit<OutboxEntry, 'seq'>): OutboxEntry {
-    const full = { seq: ++this.outboxSeq, ...entry };
+  recordOutbox(entry: Omit<OutboxEntry, 'seq' | 'msgId'>): OutboxEntry {
+    const full = { seq: ++this.outboxSeq, msgId: mintMsgId(), ...entry };
     this.outbox.push(full);
     this.changed();
     return full;

@@ -21,7 +21,11 @@ const TINY_MP4 = Buffer.from([
   0x69, 0x73, 0x6f, 0x6d, 0x6d, 0x70, 0x34, 0x31,
 ]);
 
-function sampleBytes(kind: MediaKind, fileName: string): { bytes: Buffer; contentType: string } {
+/** Sample bytes and content type for a media kind. */
+export function sampleMedia(
+  kind: MediaKind,
+  fileName: string,
+): { bytes: Buffer; contentType: string } {
   switch (kind) {
     case 'picture':
       return { bytes: TINY_PNG, contentType: 'image/png' };
@@ -39,5 +43,5 @@ function sampleBytes(kind: MediaKind, fileName: string): { bytes: Buffer; conten
 
 /** Mints a downloadCode with sample bytes behind it. */
 export function mintMedia(app: SimApp, kind: MediaKind, fileName = 'file.txt'): MediaFile {
-  return { code: mintDownloadCode(), app, ...sampleBytes(kind, fileName) };
+  return { code: mintDownloadCode(), app, ...sampleMedia(kind, fileName) };
 }

@@ -3,6 +3,7 @@
  * format (§5: text, markdown, actionCard, feedCard, link) and robot OpenAPI `msgKey`s with their
  * `msgParam` fields (§6.2 catalogue). Both normalise to `{msgtype, title?, text}`.
  */
+import { mentions } from '../dingtalk/mentions.js';
 import { isRecord } from './http-io.js';
 
 /** The outbox view of one sent message. */
@@ -11,6 +12,10 @@ export interface NormalisedMessage {
   title?: string;
   text: string;
   atUserIds?: string[];
+  atDingtalkIds?: string[];
+  isAtAll?: boolean;
+  /** At-block ids without `@<id>` in the text: DingTalk would not render them (§5). */
+  unrenderedMentions?: string[];
 }
 
 export type Checked = { ok: true; message: NormalisedMessage } | { ok: false; error: string };
@@ -92,17 +97,37 @@ export function checkWebhookBody(body: unknown): Checked {
   const problem = WEBHOOK_TYPES[msgtype]?.(part);
   if (problem) return { ok: false, error: problem };
   const at = body.at;
-  if (
-    at !== undefined &&
-    (!isRecord(at) || (at.atUserIds !== undefined && !isStringArray(at.atUserIds)))
-  ) {
-    return { ok: false, error: '`at.atUserIds` must be an array of staffIds' };
+  if (at !== undefined && !isRecord(at)) return { ok: false, error: '`at` must be an object' };
+  for (const key of ['atUserIds', 'atDingtalkIds', 'atMobiles']) {
+    if (isRecord(at) && at[key] !== undefined && !isStringArray(at[key])) {
+      return { ok: false, error: `\`at.${key}\` must be an array of strings` };
+    }
   }
-  const atUserIds = isRecord(at) && isStringArray(at.atUserIds) ? at.atUserIds : undefined;
-  return {
-    ok: true,
-    message: { msgtype, ...webhookView(msgtype, part), ...(atUserIds ? { atUserIds } : {}) },
-  };
+  if (isRecord(at) && at.isAtAll !== undefined && typeof at.isAtAll !== 'boolean') {
+    return { ok: false, error: '`at.isAtAll` must be a boolean' };
+  }
+  const view = webhookView(msgtype, part);
+  const message: NormalisedMessage = { msgtype, ...view };
+  if (isRecord(at)) Object.assign(message, atBlock(at, view.text));
+  return { ok: true, message };
+}
+
+/**
+ * The at block as recorded, and the ids DingTalk would not render: a mention shows only when
+ * `@<id>` is in the text as well (§5), so every listed id must appear there.
+ */
+function atBlock(at: Record<string, unknown>, text: string): Partial<NormalisedMessage> {
+  const out: Partial<NormalisedMessage> = {};
+  const userIds = isStringArray(at.atUserIds) ? at.atUserIds : undefined;
+  const dingtalkIds = isStringArray(at.atDingtalkIds) ? at.atDingtalkIds : undefined;
+  if (userIds) out.atUserIds = userIds;
+  if (dingtalkIds) out.atDingtalkIds = dingtalkIds;
+  if (typeof at.isAtAll === 'boolean') out.isAtAll = at.isAtAll;
+  const unrendered = [...(userIds ?? []), ...(dingtalkIds ?? [])].filter(
+    (id) => !mentions(text, id),
+  );
+  if (unrendered.length > 0) out.unrenderedMentions = unrendered;
+  return out;
 }
 
 function isStringArray(v: unknown): v is string[] {

@@ -39,6 +39,7 @@ import {
 } from './options.js';
 import type { OwnerOperations } from './owner.js';
 import { QpsLimiter } from './qps.js';
+import type { RawInjectInput } from './raw-inject.js';
 import { routeRequest } from './router.js';
 import { TokenStore } from './tokens.js';
 import { handleUpgrade, refuseUpgrade } from './upgrade.js';
@@ -137,7 +138,7 @@ class SimulatorServer implements Simulator {
   tryInjectEvent(body: unknown) {
     return injectEvent(this.ctx, body);
   }
-  injectMessage(req: InjectMessageInput) {
+  injectMessage(req: InjectMessageInput | RawInjectInput) {
     return orThrow(this.tryInjectMessage(req));
   }
   injectEvent(req: InjectEventInput) {

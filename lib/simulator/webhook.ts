@@ -4,10 +4,11 @@
  * required, and `x-acs-dingtalk-access-token` is accepted and ignored.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { mentionTokens } from '../dingtalk/mentions.js';
 import type { SimContext } from './context.js';
 import { webhookFaultMessage } from './faults.js';
 import { parseJson, requestUrl, sendJson } from './http-io.js';
-import { checkWebhookBody } from './message-catalogue.js';
+import { checkWebhookBody, type NormalisedMessage } from './message-catalogue.js';
 import { markdownMedia } from './outbound-media.js';
 
 const MAX_BODY_BYTES = 20_000;
@@ -65,6 +66,15 @@ export function handleSessionWebhook(
     checked.message.msgtype === 'markdown'
       ? markdownMedia(ctx, session.app, checked.message.text)
       : [];
+  const unnotified = unnotifiedMentions(ctx, session.conversationType, checked.message);
+  if (checked.message.unrenderedMentions || unnotified.length > 0) {
+    // Accepted, as DingTalk does, but flagged: the at block and the text disagree (§5).
+    stats.mentionMismatches += 1;
+    ctx.options.logger.warn('sim.webhook.mention_mismatch', {
+      unrendered: checked.message.unrenderedMentions?.length ?? 0,
+      unnotified: unnotified.length,
+    });
+  }
   ctx.ledger.recordOutbox({
     at: Date.now(),
     via: 'webhook',
@@ -73,6 +83,7 @@ export function handleSessionWebhook(
     conversationType: session.conversationType,
     ...checked.message,
     ...(attachments.length > 0 ? { attachments } : {}),
+    ...(unnotified.length > 0 ? { unnotifiedMentions: unnotified } : {}),
     raw: parsed.value,
   });
   ctx.options.logger.info('sim.webhook.send', {
@@ -80,4 +91,15 @@ export function handleSessionWebhook(
     msgtype: checked.message.msgtype,
   });
   answer(0, 'ok');
+}
+
+/** In a group, `@<id>` of known users that the at block leaves out (they would not be notified). */
+function unnotifiedMentions(
+  ctx: SimContext,
+  conversationType: '1' | '2',
+  message: NormalisedMessage,
+): string[] {
+  if (conversationType !== '2') return [];
+  const listed = new Set([...(message.atUserIds ?? []), ...(message.atDingtalkIds ?? [])]);
+  return mentionTokens(message.text).filter((id) => !listed.has(id) && ctx.directory.hasUser(id));
 }

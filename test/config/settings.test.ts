@@ -21,6 +21,8 @@ describe('project settings (dingtalkChannel)', () => {
         mediaConcurrency: 2,
         maxMediaFileBytes: 10485760,
         maxMediaMessageBytes: 20971520,
+        mediaFiles: 'reference',
+        maxFileTextChars: 20000,
         httpKeepsHistory: false,
       },
       state: { backend: 'local', table: 'dingtalk-channel-state', dir: '.data' },
@@ -94,6 +96,8 @@ describe('project settings (dingtalkChannel)', () => {
       mediaConcurrency: 2,
       maxMediaFileBytes: 10485760,
       maxMediaMessageBytes: 20971520,
+      mediaFiles: 'reference',
+      maxFileTextChars: 20000,
       httpKeepsHistory: true,
     });
     expect(settings.state).toEqual({

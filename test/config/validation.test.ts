@@ -48,7 +48,7 @@ describe('§1 validation: messages name the key path, the source and what is all
     );
     expect(issueAbout(issues, 'alow')).toContain('did you mean `allow`?');
     expect(issueAbout(issues, 'modle')).toBe(
-      '`dingtalkChannel.agent.modle` (from DINGTALK_CONFIG) is not a known key; did you mean `model`? allowed: kind, baseUrl, apiKey, model, systemPrompt, timeoutMs, maxHistoryTurns, maxHistoryChars, protocol, vision, httpUrl, httpToken, maxMediaDownloads, mediaConcurrency, maxMediaFileBytes, maxMediaMessageBytes, httpKeepsHistory',
+      '`dingtalkChannel.agent.modle` (from DINGTALK_CONFIG) is not a known key; did you mean `model`? allowed: kind, baseUrl, apiKey, model, systemPrompt, timeoutMs, maxHistoryTurns, maxHistoryChars, protocol, vision, httpUrl, httpToken, maxMediaDownloads, mediaConcurrency, maxMediaFileBytes, maxMediaMessageBytes, mediaFiles, maxFileTextChars, httpKeepsHistory',
     );
   });
 

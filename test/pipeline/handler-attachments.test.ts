@@ -249,10 +249,12 @@ describe('a retry after a crash between sends', () => {
     const imageId = await api.uploadMedia({ type: 'image', bytes: TINY_PNG, fileName: 'a.png' });
     const fileId = await api.uploadMedia({ type: 'file', bytes: PDF, fileName: 'b.pdf' });
     const claim = await deadClaim(c, event);
-    await claim.storeReply('the text', [
-      { type: 'image', name: 'a.png', mediaId: imageId, fileType: 'png', size: TINY_PNG.length },
-      { type: 'file', name: 'b.pdf', mediaId: fileId, fileType: 'pdf', size: PDF.length },
-    ]);
+    await claim.storeReply('the text', {
+      attachments: [
+        { type: 'image', name: 'a.png', mediaId: imageId, fileType: 'png', size: TINY_PNG.length },
+        { type: 'file', name: 'b.pdf', mediaId: fileId, fileType: 'pdf', size: PDF.length },
+      ],
+    });
     // The text went out, then the image's send started (it may have landed): then the crash.
     await claim.sending(0);
     claim.settled(0, true);

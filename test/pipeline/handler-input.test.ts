@@ -173,6 +173,7 @@ describe('agent input for the http agent', () => {
         fileName: 'notes.txt',
         mimeType: null,
         status: 'ok',
+        text: null,
       },
     ]);
     const group = ch.inject(groupMessage('  status please'));

@@ -16,6 +16,7 @@ import {
 } from '../../lib/runtime/index.js';
 import {
   type InjectMessageInput,
+  type RawInjectInput,
   type Simulator,
   type SimulatorOptions,
   startSimulator,
@@ -38,7 +39,11 @@ export interface TestChannel {
   /** The dynalite endpoint and table (store 'dynalite'), for child processes such as the CLI. */
   dynamo?: { endpoint: string; tableName: string };
   /** Injects a message and returns the event the relay would forward for it. */
-  inject(input: InjectMessageInput): { event: MessageEvent; msgId: string; conversationId: string };
+  inject(input: InjectMessageInput | RawInjectInput): {
+    event: MessageEvent;
+    msgId: string;
+    conversationId: string;
+  };
   /** Runs the real handler on an event with a deadline `ms` from now. */
   handle(event: MessageEvent, ms?: number): Promise<HandleOutcome>;
   close(): Promise<void>;
@@ -98,7 +103,11 @@ export async function startTestChannel(options: TestChannelOptions = {}): Promis
           version: 1,
           accountId: record.account,
           messageId: injected.messageId,
-          data: JSON.stringify(record.payload),
+          // A raw injection is forwarded as the exact text the simulator pushed.
+          data:
+            'raw' in input && typeof input.raw === 'string'
+              ? input.raw
+              : JSON.stringify(record.payload),
           receivedAt: Date.now(),
         },
       };
