@@ -64,6 +64,12 @@ export const OPENAPI_MSGPARAM_MAX_BYTES = 15_000;
 const TITLE_RESERVE_BYTES = 20 * 6;
 const NO_REPLY = 'NO_REPLY';
 
+/** An answer that means "send nothing" (channel-semantics §7): empty, blank or `NO_REPLY`. */
+export function isNoReply(text: string): boolean {
+  const reply = text.trim();
+  return reply === '' || reply === NO_REPLY;
+}
+
 /** The sessionWebhook / custom-robot JSON body for one formatted chunk (§5). */
 export function markdownReplyBody(chunk: FormattedChunk) {
   return {
@@ -75,8 +81,8 @@ export function markdownReplyBody(chunk: FormattedChunk) {
 
 /** Splits and converts an agent reply into DingTalk markdown messages; [] when nothing is to be sent. */
 export function formatReply(text: string, options: ReplyFormatOptions): FormattedChunk[] {
+  if (isNoReply(text)) return [];
   const reply = text.trim();
-  if (reply === '' || reply === NO_REPLY) return [];
   const mention = mentionOf(options.mentionStaffId);
   const sender = options.mentionStaffId ? [options.mentionStaffId] : [];
   const others = (options.mentionIds ?? []).filter((id) => id !== options.mentionStaffId);

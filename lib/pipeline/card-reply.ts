@@ -20,6 +20,7 @@
 import type { CardApi, CardSpace } from '../dingtalk/cards.js';
 import { CARD_CONTENT_KEY, FlowStatus } from '../dingtalk/cards.js';
 import { isQpsLimit, sleep } from '../dingtalk/http.js';
+import { isNoReply } from '../dingtalk/reply-format.js';
 import { DingTalkApiError, DingTalkNetworkError, errorSummary } from '../errors.js';
 import type { Logger } from '../log.js';
 
@@ -35,6 +36,9 @@ const QPS_BACKOFF_MS = 250;
 export const CARD_MAX_BYTES = 20_000;
 /** The create answer DingTalk gives an `outTrackId` it has seen: the card of an earlier attempt. */
 const EXISTING_CARD = 'invalidParameter.outTrackId.duplicate';
+const NO_REPLY = 'NO_REPLY';
+/** What a card already shown says when the agent's answer was "send nothing". */
+export const NO_REPLY_NOTE = '(No reply.)';
 
 export interface CardReplyOptions {
   cards: CardApi;
@@ -105,6 +109,8 @@ export class CardReply {
   onText(textSoFar: string): void {
     if (this.#finished) return;
     this.#latest = fitCard(textSoFar).card;
+    // No card for what may still turn out to be "send nothing" (`NO_REPLY` arriving piece by piece).
+    if (this.#state === 'none' && NO_REPLY.startsWith(textSoFar.trim())) return;
     if (this.#state === 'none') {
       this.#clearThinking();
       this.#enqueue(() => this.#create(this.#latest));
@@ -117,17 +123,23 @@ export class CardReply {
    * Ends the reply: the card gets `text` (failed: with the note appended) and is closed. Never
    * throws: a card that cannot be finished hands its text to the markdown path.
    */
-  finish(text: string, how: { failed?: boolean } = {}): Promise<CardOutcome> {
+  finish(text: string, how: { failed?: boolean; resumed?: boolean } = {}): Promise<CardOutcome> {
     // Once only: a later call (an error after the card was closed) gets the first outcome.
     this.#ending ??= this.#end(text, how);
     return this.#ending;
   }
 
-  async #end(text: string, how: { failed?: boolean }): Promise<CardOutcome> {
+  async #end(text: string, how: { failed?: boolean; resumed?: boolean }): Promise<CardOutcome> {
     this.#finished = true;
     this.#clearThinking();
     if (this.#timer) clearTimeout(this.#timer);
     await this.#queue;
+    if (!how.failed && isNoReply(text)) {
+      // "Send nothing" (§7): no card when none is shown; one already shown (thinking) is closed
+      // with a short note rather than left spinning or emptied.
+      if (this.#state !== 'open' && !how.resumed) return { closed: true, calls: this.#calls };
+      text = NO_REPLY_NOTE;
+    }
     const { card, rest } = fitCard(text);
     if (this.#state === 'unavailable') return { closed: false, calls: this.#calls, markdown: text };
     const status = how.failed ? FlowStatus.failed : FlowStatus.finished;

@@ -91,7 +91,8 @@ export async function abortCard(run: MessageRun, card: CardReply, err: unknown):
 export async function resumeCard(run: MessageRun, reply: string): Promise<void> {
   const { message, account } = need(run);
   const card = newCard(run, message, account, 0);
-  const outcome = await card.finish(reply);
+  // A stored "send nothing" may follow a card an earlier attempt showed: it is closed, not skipped.
+  const outcome = await card.finish(reply, { resumed: true });
   run.log.info('card.finished', { calls: outcome.calls, closed: outcome.closed, resumed: true });
   await afterCard(run, outcome);
 }

@@ -185,3 +185,27 @@ describe('card mode: falls back, never fails', () => {
     expect(await listed.json()).toEqual([]);
   });
 });
+
+describe('card mode: an answer that means "send nothing" (§7)', () => {
+  it('NO_REPLY streamed piece by piece: no card, no message', async () => {
+    const r = await cardRig({ respond: { stream: ['NO_', 'REP', 'LY'], gapMs: 20 } });
+    expect(await r.ch.handle(r.ch.inject(groupMessage('@bot hm')).event)).toEqual({
+      status: 'handled',
+    });
+    expect(r.ch.sim.cards()).toEqual([]);
+    expect(cardCalls(r)).toEqual([]);
+    expect(r.sent()).toEqual([]);
+  });
+
+  it('a thinking card already shown is closed with a short note, never left spinning', async () => {
+    const r = await cardRig(
+      { respond: { stream: ['NO_REPLY'], delayMs: 300 } },
+      { thinkingDelayMs: 50 },
+    );
+    await r.ch.handle(r.ch.inject(dm('anything?')).event);
+    const card = onlyCard(r);
+    expect(card.state).toBe('finished');
+    expect(card.params.msgContent).toBe('(No reply.)');
+    expect(r.sent()).toEqual([]);
+  });
+});
