@@ -11,6 +11,11 @@
  * The Tablestore store (the `tablestore` SDK with ~2 MB of generated protobuf code) only serves
  * Alibaba Cloud: the default list (AWS Lambda bundles and the relay image) stubs it the same way.
  * Alibaba bundles use `plugins.alibaba`, which keeps it.
+ *
+ * The file readers (`unpdf`, `mammoth`: about 2 MB of code) serve only `agent.mediaFiles: "text"`,
+ * which is off by default. Bundled as code they cost every cold start their parse time (measured
+ * about 50 ms on `require()`), used or not. So each is bundled on its own into a string that is
+ * compiled on its first use (deferFileReaders below): a string literal costs a scan, not a parse.
  */
 const path = require('node:path');
 
@@ -83,8 +88,56 @@ const excludeTablestoreStore = {
   },
 };
 
-module.exports = [excludeEmbeddedStore, excludeTablestoreStore];
+const FILE_TEXT = path.join(ROOT, 'lib', 'pipeline', 'file-text.ts');
+const DEFERRED = /^(unpdf|mammoth)$/;
+
+/**
+ * Replaces `import('unpdf')` / `import('mammoth')` in lib/pipeline/file-text.ts with a module
+ * that holds the library's own CommonJS bundle as text and compiles it when first imported
+ * (esbuild wraps the module, so that happens at the first `import()`, not at load).
+ */
+const deferFileReaders = {
+  name: 'defer-file-readers',
+  setup(build) {
+    build.onResolve({ filter: DEFERRED }, (args) =>
+      path.resolve(args.importer) === FILE_TEXT
+        ? { path: args.path, namespace: 'dingtalk-channel-deferred' }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'dingtalk-channel-deferred' }, async (args) => {
+      const inner = await build.esbuild.build({
+        absWorkingDir: ROOT,
+        stdin: {
+          contents: `module.exports = require(${JSON.stringify(args.path)});`,
+          resolveDir: ROOT,
+        },
+        bundle: true,
+        write: false,
+        format: 'cjs',
+        platform: 'node',
+        target: 'node20',
+        minify: true,
+        legalComments: 'none',
+        logLevel: 'error',
+      });
+      const code = inner.outputFiles[0].text;
+      return {
+        loader: 'js',
+        resolveDir: ROOT,
+        contents: [
+          `const code = ${JSON.stringify(code)};`,
+          'const loaded = { exports: {} };',
+          "new Function('module', 'exports', 'require', code)(loaded, loaded.exports, require);",
+          'module.exports = loaded.exports;',
+        ].join('\n'),
+      };
+    });
+  },
+};
+
+module.exports = [excludeEmbeddedStore, excludeTablestoreStore, deferFileReaders];
 module.exports.excludeEmbeddedStore = excludeEmbeddedStore;
 module.exports.excludeTablestoreStore = excludeTablestoreStore;
 /** For Alibaba Cloud bundles: the Tablestore store stays in. */
-module.exports.alibaba = [excludeEmbeddedStore];
+module.exports.alibaba = [excludeEmbeddedStore, deferFileReaders];
+module.exports.deferFileReaders = deferFileReaders;
