@@ -53,7 +53,7 @@ export async function finishCard(
 ): Promise<void> {
   const text = boundReply(result.text).text;
   // A failure here reaches abortCard (converse.ts), which closes the card as interrupted.
-  if (run.claim) await Promise.all([run.claim.storeReply(text), alongside]);
+  if (run.claim) await Promise.all([run.claim.storeReply(text, { card: true }), alongside]);
   const shown = result.answered ? text : withNote(card.textSoFar, text);
   const outcome = await card.finish(shown, { failed: !result.answered });
   run.log.info('card.finished', {

@@ -136,7 +136,16 @@ export class MessageClaim {
    */
   async storeReply(
     reply: string,
-    extras: { attachments?: readonly StoredAttachment[]; mentions?: readonly string[] } = {},
+    extras: {
+      attachments?: readonly StoredAttachment[];
+      mentions?: readonly string[];
+      /**
+       * The reply goes into an AI card, not markdown chunks: nothing is marked as maybe sent, so
+       * a retry after a crash (attempted 0) closes the message's card with this text (steps.ts
+       * `resume`) instead of taking it for a markdown reply whose first chunk went out.
+       */
+      card?: boolean;
+    } = {},
   ): Promise<void> {
     const stored = extras.attachments?.length ? [...extras.attachments] : undefined;
     // The mentions are stored with the text: a resumed reply must cut the same chunks, with the
@@ -148,9 +157,9 @@ export class MessageClaim {
       attachments: stored ? JSON.stringify(stored) : undefined,
       mentions,
       sent: 0,
-      attempted: 1,
+      attempted: extras.card ? 0 : 1,
     });
-    this.#storedAttempted = 1;
+    this.#storedAttempted = extras.card ? 0 : 1;
     // Not sent yet: if this attempt fails before sending, `abandon` stores attempted = 0.
     this.#progress = {
       reply,

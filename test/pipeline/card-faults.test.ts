@@ -4,7 +4,8 @@
  * does not know it), and card streaming answering 5xx. Every card closes, the answer is shown
  * once (never card and markdown both), the agent is asked once.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { keys } from '../../lib/state/keys.js';
 import { dm, type Rig, type RigOptions, startRig } from './rig.js';
 
 let rig: Rig | undefined;
@@ -63,4 +64,30 @@ describe('card faults: slow and failing card API', () => {
     expect(card!.params.msgContent).toBe(words(20).join(''));
     expect(r.sent()).toEqual([]);
   });
+});
+
+describe('card mode: what a crash after the reply was stored leaves', () => {
+  it('the stored reply marks no markdown chunk as maybe sent, so a retry closes the card with it', async () => {
+    const r = await cardRig({ stream: words(6), gapMs: 0 });
+    // The closing status call hangs for a while: the state then is what a crash there leaves.
+    r.ch.sim.addFaults({ slowOpenapi: { path: '/v1.0/card/instances', delayMs: 1_500 } });
+    const { event, msgId } = r.ch.inject(dm('hi'));
+    const first = r.ch.handle(event, 10_000);
+    const key = keys.dedupClaim('default', msgId);
+    const stored = await vi.waitFor(
+      async () => {
+        const item = await r.ch.store.get(key.pk, key.sk);
+        if (typeof item?.reply !== 'string') throw new Error('not stored yet');
+        return item;
+      },
+      { timeout: 5_000, interval: 20 },
+    );
+    expect(stored.reply).toBe(words(6).join(''));
+    // attempted 0: the resume step (steps.ts) closes the card; 1 would skip chunk 0 as "maybe
+    // sent" and leave the card open, or send the rest of a long reply as markdown beside it.
+    expect(stored.attempted ?? 0).toBe(0);
+    expect(await first).toEqual({ status: 'handled' });
+    expect(r.ch.sim.cards().map((c) => c.state)).toEqual(['finished']);
+    expect(r.sent()).toEqual([]);
+  }, 20_000);
 });
