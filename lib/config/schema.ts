@@ -102,6 +102,16 @@ export const CardSchema = z
       description:
         'A card in the "thinking" state appears after this long without agent text; `0` never.',
     }).default(1_500),
+    stopPollMs: field(z.int().min(200).max(10_000), {
+      env: 'DINGTALK_CARD_STOP_POLL_MS',
+      description:
+        'How often a streaming reply reads its card record for a click on the `stop` button (one store read each).',
+    }).default(1_000),
+    watchdogGraceMs: field(z.int().min(10_000).max(3_600_000), {
+      env: 'DINGTALK_CARD_WATCHDOG_GRACE_MS',
+      description:
+        "The relay's watchdog closes a card (as failed) this long after its message's deadline when nothing else did.",
+    }).default(120_000),
   })
   .strict();
 

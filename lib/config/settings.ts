@@ -256,6 +256,11 @@ const RelaySettings = z
       description:
         'How long a failed hand-off is retried before the message is left unacknowledged.',
     }).default(30000),
+    cardSweepMs: field(z.int().min(0), {
+      env: 'RELAY_CARD_SWEEP_MS',
+      description:
+        'How often the relay looks for AI cards left open past their bound (one query per account); `0` never.',
+    }).default(60000),
   })
   .strict();
 

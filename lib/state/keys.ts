@@ -14,9 +14,11 @@
  * | session lease       | `sessionLease`      | `session#<account>#<sessionKey>`      | `lease`                            | msgId, leaseUntil                        | leaseUntil               |
  * | session queue entry | `sessionQueueEntry` | `session#<account>#<sessionKey>`      | `queue#<createAt ms, 15 digits>#<msgId>` | msgId, createAt                    | createAt + lease horizon |
  * | group hint marker   | `groupHint`         | `grouphint#<account>#<conversationId>` | `logged`                          | loggedAt                                 | loggedAt + 7 d           |
+ * | open AI card        | `openCard`          | `cards#<account>`                     | `open#<outTrackId>`                | msgId, conversation, watchdogAt, stop    | watchdogAt + 1 d         |
  *
  * Queries (one Query each): `keys.pairingRequests(account)` (pending list), `keys.pairingSlots`,
- * `keys.allowlist(account)`, `keys.sessionQueue(account, sessionKey)` (arrival order).
+ * `keys.allowlist(account)`, `keys.sessionQueue(account, sessionKey)` (arrival order),
+ * `keys.openCards(account)` (the relay's card watchdog sweep, one Query per account).
  *
  * Encoding: `#` separates parts. Every id is kept case-preserving (DingTalk ids go back into API
  * calls) with only `%` → `%25` and `#` → `%23` escaped, so a part never contains a raw `#` and
@@ -75,6 +77,7 @@ export const SK_PREFIX = {
   allowUser: 'user#',
   sessionHistory: 'history#',
   sessionQueue: 'queue#',
+  openCard: 'open#',
 } as const;
 
 /** Escapes an id for use as one key part: `%` → `%25`, `#` → `%23`, nothing else. */
@@ -193,6 +196,22 @@ export const keys = {
   sessionQueue: (account: string, sessionKey: string): PartitionQuery => ({
     pk: sessionPk(account, sessionKey),
     skPrefix: SK_PREFIX.sessionQueue,
+  }),
+
+  /**
+   * An AI card that is streaming (issue 13): written when the card opens, deleted when it
+   * closes; the stop button's callback marks it, the relay's watchdog closes it past watchdogAt.
+   */
+  openCard: (account: string, outTrackId: string): ItemKey =>
+    itemKey(
+      `cards#${escapeId(account, 'account')}`,
+      `${SK_PREFIX.openCard}${escapeId(outTrackId, 'outTrackId')}`,
+    ),
+
+  /** Every open card of an account (the watchdog's one Query per sweep). */
+  openCards: (account: string): PartitionQuery => ({
+    pk: `cards#${escapeId(account, 'account')}`,
+    skPrefix: SK_PREFIX.openCard,
   }),
 
   /** The once-per-conversation "group dropped, here is the key to set" log marker (§4). */

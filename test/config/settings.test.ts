@@ -31,7 +31,13 @@ describe('project settings (dingtalkChannel)', () => {
         apiBase: DEFAULT_API_BASE,
         oapiBase: DEFAULT_OAPI_BASE,
       },
-      relay: { target: 'inprocess', maxInflight: 64, maxWaiting: 1024, handoffRetryMs: 30000 },
+      relay: {
+        target: 'inprocess',
+        maxInflight: 64,
+        maxWaiting: 1024,
+        handoffRetryMs: 30000,
+        cardSweepMs: 60000,
+      },
       server: { port: 8080, host: '127.0.0.1' },
       simulator: { port: 0 },
       fc: {},
@@ -68,6 +74,7 @@ describe('project settings (dingtalkChannel)', () => {
       RELAY_MAX_INFLIGHT: '8',
       RELAY_MAX_WAITING: '100',
       RELAY_HANDOFF_RETRY_MS: '0',
+      RELAY_CARD_SWEEP_MS: '5000',
       PORT: '0',
       DINGTALK_SIMULATOR_PORT: '3999',
       FC_ENDPOINT: 'http://127.0.0.1:9100',
@@ -114,6 +121,7 @@ describe('project settings (dingtalkChannel)', () => {
       maxInflight: 8,
       maxWaiting: 100,
       handoffRetryMs: 0,
+      cardSweepMs: 5000,
     });
     expect(settings.server.port).toBe(0);
     expect(settings.simulator.port).toBe(3999);
