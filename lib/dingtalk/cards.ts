@@ -11,6 +11,14 @@ import type { DingTalkApi } from './api.js';
 /** The streamed template variable (the AI card template's markdown field). */
 export const CARD_CONTENT_KEY = 'msgContent';
 
+/**
+ * The card variable that shows the `stop` button while the reply streams ("true"/"false": every
+ * card variable is a string). The template's button sends the action id `stop` (STOP_ACTION).
+ */
+export const STOP_BUTTON_KEY = 'showStop';
+/** The action id of the `stop` button (`cardPrivateData.actionIds`, dingtalk-protocol.md §2.4). */
+export const STOP_ACTION = 'stop';
+
 /** §6.4 `flowStatus`. */
 export const FlowStatus = {
   processing: '1',

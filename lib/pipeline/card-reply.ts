@@ -13,12 +13,16 @@
  *   status call is what closes the card. A card first created at the end (a fast, or a
  *   non-streaming, agent) is created finished in one call.
  *
+ * The `stop` button: the template shows it while `showStop` is "true" (every card variable is a
+ * string, §6.4); the create and a reopen set it, every closing status call sets it to "false",
+ * so a finished card has no button. A click comes back on the card callback topic (card-stop.ts).
+ *
  * 403 QPS answers (§6.2) are not counted as paid calls (DingTalk refused them before doing
  * anything); a skipped update is simply covered by the next one, and the finalizing calls are
  * retried with backoff (at most QPS_RETRIES times each) so the final content is not lost.
  */
 import type { CardApi, CardSpace } from '../dingtalk/cards.js';
-import { CARD_CONTENT_KEY, FlowStatus } from '../dingtalk/cards.js';
+import { CARD_CONTENT_KEY, FlowStatus, STOP_BUTTON_KEY } from '../dingtalk/cards.js';
 import { isQpsLimit, sleep } from '../dingtalk/http.js';
 import { isNoReply } from '../dingtalk/reply-format.js';
 import { DingTalkApiError, DingTalkNetworkError, errorSummary } from '../errors.js';
@@ -53,6 +57,8 @@ export interface CardReplyOptions {
   logger: Logger;
   /** Bounds every card call (the message's deadline plus a short grace). */
   signal: AbortSignal;
+  /** Called when the card is about to exist (its create goes out, or an earlier one is resumed). */
+  onOpen?: () => void;
 }
 
 /** How the reply ended up: what the card shows, and what must still go out as markdown. */
@@ -164,7 +170,7 @@ export class CardReply {
       this.#o.logger.warn('card.finalize_stream_failed', { error: errorSummary(err) });
     }
     // The status closes the card even when the content call failed: it then shows what it showed.
-    const params: Record<string, string> = { flowStatus: status };
+    const params: Record<string, string> = { flowStatus: status, [STOP_BUTTON_KEY]: 'false' };
     if (this.#shown !== card) params[CARD_CONTENT_KEY] = card;
     try {
       await this.#final(() => this.#o.cards.update(this.#o.outTrackId, params, this.#o.signal));
@@ -255,13 +261,20 @@ export class CardReply {
   async #create(content: string, status?: string): Promise<void> {
     if (this.#state !== 'none') return;
     const flow = status ?? (content ? FlowStatus.inputting : FlowStatus.processing);
+    // A card created already finished never streams, so it never needs the record or the button.
+    if (!status) this.#o.onOpen?.();
     try {
       await this.#paid(() =>
         this.#o.cards.create(
           this.#o.outTrackId,
           this.#o.templateId,
           this.#o.space,
-          { flowStatus: flow, [CARD_CONTENT_KEY]: content, config: '{"autoLayout":true}' },
+          {
+            flowStatus: flow,
+            [CARD_CONTENT_KEY]: content,
+            [STOP_BUTTON_KEY]: status ? 'false' : 'true',
+            config: '{"autoLayout":true}',
+          },
           this.#o.signal,
         ),
       );
@@ -295,6 +308,7 @@ export class CardReply {
           {
             flowStatus: content ? FlowStatus.inputting : FlowStatus.processing,
             [CARD_CONTENT_KEY]: content,
+            [STOP_BUTTON_KEY]: 'true',
           },
           this.#o.signal,
         ),
@@ -342,4 +356,9 @@ export function fitCard(text: string): { card: string; rest: string } {
   const lastBreak = text.lastIndexOf('\n', cut);
   if (lastBreak > cut / 2) cut = lastBreak;
   return { card: text.slice(0, cut), rest: text.slice(cut).replace(/^\n+/, '') };
+}
+
+/** The text a card ends with when it carries a short note (stopped, interrupted, failed). */
+export function withNote(text: string, note: string): string {
+  return text ? `${text}\n\n---\n${note}` : note;
 }

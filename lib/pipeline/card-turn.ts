@@ -9,9 +9,14 @@
  *   agent (a store write, the deadline) closes it as failed with an "interrupted" note before
  *   the error goes on to handler.ts, which abandons the claim or ends the message. A retry then
  *   reopens the same card and finishes it.
- * - The watchdog for a process that died with a card open is that retry: the dedup lease runs
- *   out after `leaseMs`, the relay (or the platform) delivers the message again, and the resume
- *   step closes the card with the stored reply, or the agent turn runs again into that card.
+ * - A retry is what closes the card of a process that died: the dedup lease runs out after
+ *   `leaseMs`, the relay (or the platform) delivers the message again, and the resume step
+ *   closes the card with the stored reply, or the agent turn runs again into that card. When no
+ *   retry ever comes (retries exhausted, the message lost), the relay's watchdog closes it: the
+ *   card's record (card-watch.ts) names its bound, the message's deadline plus
+ *   `card.watchdogGraceMs`, and the sweep (card-watchdog.ts) closes it as failed past that.
+ * - The `stop` button (card-stop.ts) aborts the agent call; the card is finished (not failed)
+ *   with the text so far and STOPPED_NOTE, the claim completes as usual.
  * - The stored reply (the claim) is written before the card is finalized, so a resumed message
  *   closes its card with that text and never asks the agent twice (`resumeCard`).
  */
@@ -19,12 +24,24 @@ import type { AccountConfig } from '../config/index.js';
 import { CardApi, type CardSpace, outTrackIdFor } from '../dingtalk/cards.js';
 import type { InboundMessage } from '../dingtalk/inbound-types.js';
 import { ChannelError, errorSummary } from '../errors.js';
+import { keys } from '../state/keys.js';
 import { boundReply } from './bounds.js';
-import { type CardOutcome, CardReply } from './card-reply.js';
+import { type CardOutcome, CardReply, withNote } from './card-reply.js';
+import { CardWatch } from './card-watch.js';
 import { type MessageRun, need, sendText } from './steps.js';
 
 export const INTERRUPTED_NOTE =
   '(The reply was interrupted; it continues if the message is retried.)';
+/** The note of a reply stopped with the card's `stop` button. */
+export const STOPPED_NOTE = '(Stopped.)';
+
+/** One message's card, the record that watches it, and the signal its stop button fires. */
+export interface CardTurn {
+  card: CardReply;
+  watch: CardWatch;
+  /** Aborts when the `stop` button was clicked. */
+  stop: AbortSignal;
+}
 
 /** Whether this message's reply goes into a card: `replyMode`, the group entry's first. */
 export function cardModeOf(run: MessageRun): boolean {
@@ -35,10 +52,38 @@ export function cardModeOf(run: MessageRun): boolean {
 }
 
 /** The card of this message's reply, or undefined in markdown mode. */
-export function cardReplyFor(run: MessageRun): CardReply | undefined {
+export function cardTurnFor(run: MessageRun): CardTurn | undefined {
   if (!cardModeOf(run)) return undefined;
   const { message, account } = need(run);
-  return newCard(run, message, account, account.card.thinkingDelayMs);
+  const stopper = new AbortController();
+  const outTrackId = outTrackIdFor(account.accountId, message.msgId);
+  const watch = new CardWatch({
+    store: run.records,
+    card: {
+      accountId: account.accountId,
+      outTrackId,
+      msgId: message.msgId,
+      conversationType: message.conversationType === 'group' ? 'group' : 'dm',
+      conversationId: message.conversationId,
+      watchdogAt: run.deadline + account.card.watchdogGraceMs,
+    },
+    pollMs: account.card.stopPollMs,
+    now: run.rt.now,
+    logger: run.log,
+    onStop: (by) => {
+      run.log.info('card.stop_seen', { outTrackId, by });
+      stopper.abort(new ChannelError('card_stopped', 'the reply was stopped with its card button'));
+    },
+  });
+  const card = newCard(run, message, account, account.card.thinkingDelayMs, () => {
+    void watch.open();
+  });
+  return { card, watch, stop: stopper.signal };
+}
+
+/** The agent's result of a stopped turn: the text so far with the note, a finished card. */
+export function stoppedResult(turn: CardTurn): { text: string; answered: true } {
+  return { text: withNote(turn.card.textSoFar, STOPPED_NOTE), answered: true };
 }
 
 /**
@@ -47,10 +92,11 @@ export function cardReplyFor(run: MessageRun): CardReply | undefined {
  */
 export async function finishCard(
   run: MessageRun,
-  card: CardReply,
+  turn: CardTurn,
   result: { text: string; answered: boolean },
   alongside?: Promise<unknown>,
 ): Promise<void> {
+  const { card } = turn;
   const text = boundReply(result.text).text;
   // A failure here reaches abortCard (converse.ts), which closes the card as interrupted.
   if (run.claim) await Promise.all([run.claim.storeReply(text, { card: true }), alongside]);
@@ -60,8 +106,16 @@ export async function finishCard(
     calls: outcome.calls,
     closed: outcome.closed,
     resumed: card.resumed,
+    ...(turn.watch.stopped ? { stopped: true } : {}),
   });
+  await endWatch(turn.watch, outcome);
   await afterCard(run, outcome);
+}
+
+/** A closed card's record goes; one that could not be closed stays for the watchdog. */
+async function endWatch(watch: CardWatch, outcome: CardOutcome): Promise<void> {
+  if (outcome.stuck) watch.release();
+  else await watch.close();
 }
 
 /**
@@ -82,9 +136,12 @@ async function afterCard(run: MessageRun, outcome: CardOutcome): Promise<void> {
 }
 
 /** Closes the card of a turn that ended in an error (the error goes on after this). */
-export async function abortCard(run: MessageRun, card: CardReply, err: unknown): Promise<void> {
+export async function abortCard(run: MessageRun, turn: CardTurn, err: unknown): Promise<void> {
   run.log.warn('card.interrupted', { error: errorSummary(err) });
-  await card.finish(withNote(card.textSoFar, INTERRUPTED_NOTE), { failed: true });
+  const outcome = await turn.card.finish(withNote(turn.card.textSoFar, INTERRUPTED_NOTE), {
+    failed: true,
+  });
+  await endWatch(turn.watch, outcome);
 }
 
 /** A resumed message in card mode: its card gets the stored reply and is closed. */
@@ -93,6 +150,14 @@ export async function resumeCard(run: MessageRun, reply: string): Promise<void> 
   const card = newCard(run, message, account, 0);
   // A stored "send nothing" may follow a card an earlier attempt showed: it is closed, not skipped.
   const outcome = await card.finish(reply, { resumed: true });
+  // The record an earlier attempt left (if any) goes with the card it watched.
+  if (outcome.closed) {
+    await run.records
+      .delete(...openCardKey(account.accountId, message.msgId))
+      .catch((err: unknown) =>
+        run.log.warn('card.record_delete_failed', { error: errorSummary(err) }),
+      );
+  }
   run.log.info('card.finished', { calls: outcome.calls, closed: outcome.closed, resumed: true });
   await afterCard(run, outcome);
 }
@@ -102,6 +167,7 @@ function newCard(
   message: InboundMessage,
   account: AccountConfig,
   thinkingDelayMs: number,
+  onOpen?: () => void,
 ): CardReply {
   const settings = account.card;
   return new CardReply({
@@ -115,7 +181,13 @@ function newCard(
     now: run.rt.now,
     logger: run.log,
     signal: AbortSignal.timeout(Math.max(1, run.deadline - run.rt.now() + 1_000)),
+    ...(onOpen ? { onOpen } : {}),
   });
+}
+
+function openCardKey(accountId: string, msgId: string): [string, string] {
+  const key = keys.openCard(accountId, outTrackIdFor(accountId, msgId));
+  return [key.pk, key.sk];
 }
 
 function spaceOf(message: InboundMessage): CardSpace | undefined {
@@ -123,8 +195,4 @@ function spaceOf(message: InboundMessage): CardSpace | undefined {
     return { type: 'group', conversationId: message.conversationId };
   }
   return message.sender.staffId ? { type: 'dm', staffId: message.sender.staffId } : undefined;
-}
-
-function withNote(text: string, note: string): string {
-  return text ? `${text}\n\n---\n${note}` : note;
 }
