@@ -23,7 +23,7 @@ import WebSocket from 'ws';
 import { ChannelError, errorSummary } from '../errors.js';
 import { createLogger, type Logger, registerSecret } from '../log.js';
 import { backoffDelay, type Random } from './backoff.js';
-import { DEFAULT_GATEWAY_URL, type DownstreamFrame } from './payload.js';
+import { DEFAULT_GATEWAY_URL, type DownstreamFrame, TOPIC_CARD, TOPIC_ROBOT } from './payload.js';
 import { StreamConnection } from './stream-connection.js';
 
 export type StreamClientState =
@@ -39,8 +39,10 @@ export interface RobotDelivery {
   accountId: string;
   /** Stream `headers.messageId`: the same on a redelivery. */
   messageId: string;
-  /** The robot payload, still as the JSON text DingTalk sent. */
+  /** The robot payload (or card callback), still as the JSON text DingTalk sent. */
   data: string;
+  /** The topic it came on: TOPIC_ROBOT, or TOPIC_CARD for a card callback. */
+  topic: string;
   connectionId: string;
   receivedAt: number;
   /** Sends the ACK; false if the connection it came on is gone (DingTalk will redeliver). */
@@ -53,6 +55,8 @@ export interface StreamClientOptions {
   clientSecret: string;
   gatewayUrl?: string;
   onRobotMessage: (delivery: RobotDelivery) => Promise<void> | void;
+  /** Card callbacks (button clicks); given, the client subscribes to TOPIC_CARD as well. */
+  onCardCallback?: (delivery: RobotDelivery) => Promise<void> | void;
   logger?: Logger;
   random?: Random;
   backoffBaseMs?: number;
@@ -84,7 +88,10 @@ export interface StreamClientStatus {
 const FATAL_CODES = new Set(['invalidClientIdOrSecret']);
 
 export class StreamClient {
-  private readonly options: Required<Omit<StreamClientOptions, 'logger' | 'random'>>;
+  private readonly options: Required<
+    Omit<StreamClientOptions, 'logger' | 'random' | 'onCardCallback'>
+  > &
+    Pick<StreamClientOptions, 'onCardCallback'>;
   private readonly log: Logger;
   private readonly random: Random;
   private state: StreamClientState = 'idle';
@@ -208,7 +215,14 @@ export class StreamClient {
       heartbeatTimeoutMs: this.options.heartbeatTimeoutMs,
       gatewayTimeoutMs: this.options.gatewayTimeoutMs,
       events: {
-        robotMessage: (frame) => this.deliver(connection, frame),
+        robotMessage: (frame) =>
+          this.deliver(connection, frame, TOPIC_ROBOT, this.options.onRobotMessage),
+        ...(this.options.onCardCallback
+          ? {
+              cardCallback: (frame: DownstreamFrame) =>
+                this.deliver(connection, frame, TOPIC_CARD, this.options.onCardCallback!),
+            }
+          : {}),
         disconnectFrame: (reason) => this.onDisconnectFrame(connection, reason),
         malformedFrame: (size, error) => {
           this.counters.malformedFrames += 1;
@@ -303,7 +317,12 @@ export class StreamClient {
     this.scheduleReconnect('closed', `socket closed (${code})`);
   }
 
-  private deliver(connection: StreamConnection, frame: DownstreamFrame): void {
+  private deliver(
+    connection: StreamConnection,
+    frame: DownstreamFrame,
+    topic: string,
+    handler: (delivery: RobotDelivery) => Promise<void> | void,
+  ): void {
     const messageId = frame.headers?.messageId;
     if (typeof messageId !== 'string' || !messageId || typeof frame.data !== 'string') {
       this.counters.malformedFrames += 1;
@@ -316,6 +335,7 @@ export class StreamClient {
       accountId: this.options.accountId,
       messageId,
       data: frame.data,
+      topic,
       connectionId: connection.id,
       receivedAt: Date.now(),
       ack: () => {
@@ -325,7 +345,7 @@ export class StreamClient {
       },
     };
     Promise.resolve()
-      .then(() => this.options.onRobotMessage(delivery))
+      .then(() => handler(delivery))
       .catch((err) => {
         this.counters.handlerErrors += 1;
         this.log.error('stream.handler_failed', { messageId, error: errorSummary(err) });

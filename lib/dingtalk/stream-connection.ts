@@ -19,11 +19,16 @@ import { DWClient, type DWClientDownStream } from 'dingtalk-stream';
 import WebSocket from 'ws';
 import { DingTalkApiError } from '../errors.js';
 import { callDingTalk } from './http.js';
-import { type DownstreamFrame, type Subscription, TOPIC_ROBOT } from './payload.js';
+import { type DownstreamFrame, type Subscription, TOPIC_CARD, TOPIC_ROBOT } from './payload.js';
 
 export interface ConnectionEvents {
   /** A robot CALLBACK arrived; the owner ACKs it (or not) through `ack()`. */
   robotMessage(frame: DownstreamFrame): void;
+  /**
+   * A card CALLBACK (TOPIC_CARD, a button click) arrived; the owner ACKs it. Given, the
+   * connection subscribes to the card topic too (in its own subscriptions array, B6).
+   */
+  cardCallback?(frame: DownstreamFrame): void;
   /** The server announced it will close this connection (SYSTEM `disconnect`). */
   disconnectFrame(reason: string): void;
   /** A frame that is not JSON, or not a frame, arrived; it was dropped. */
@@ -68,6 +73,12 @@ export class StreamConnection extends DWClient {
     this.registerCallbackListener(TOPIC_ROBOT, (frame) =>
       options.events.robotMessage(frame as unknown as DownstreamFrame),
     );
+    const { cardCallback } = options.events;
+    if (cardCallback) {
+      this.registerCallbackListener(TOPIC_CARD, (frame) =>
+        cardCallback(frame as unknown as DownstreamFrame),
+      );
+    }
   }
 
   private get internals(): SdkInternals {
@@ -176,7 +187,11 @@ export class StreamConnection extends DWClient {
     }
   }
 
-  /** ACKs a robot CALLBACK on this socket (§2.2). False when the socket is no longer open. */
+  /**
+   * ACKs a CALLBACK on this socket (§2.2): `{"response":null}` for a robot message and for a
+   * card callback alike (a card callback's response may carry card data; ours never does).
+   * False when the socket is no longer open.
+   */
   ack(messageId: string): boolean {
     if (this.socketState !== WebSocket.OPEN) return false;
     this.socketCallBackResponse(messageId, null);

@@ -3,6 +3,7 @@
  * to the message function. `accepted` means durable: the platform queued it (async invoke), or
  * it was processed (in-process). Only then does the relay ACK to DingTalk (channel-semantics §9).
  */
+import { TOPIC_CARD, TOPIC_ROBOT } from '../dingtalk/payload.js';
 
 /** One inbound robot message as the relay forwards it; the body every forwarder carries. */
 export interface MessageEvent {
@@ -15,6 +16,11 @@ export interface MessageEvent {
   data: string;
   /** When the relay received it (epoch ms). */
   receivedAt: number;
+  /**
+   * The stream topic it came on: absent (or TOPIC_ROBOT) for a robot message, TOPIC_CARD for a
+   * card callback (a button click, lib/pipeline/card-stop.ts). `data` is then the callback's.
+   */
+  topic?: string;
   /**
    * Retry metadata (style.md, Bolt): how many hand-offs of this message came before this one
    * (0 or absent = the first). Set by the relay for its own retries; platforms add theirs in
@@ -64,6 +70,8 @@ export type MessageHandler = (
   context: HandleContext,
 ) => Promise<HandleOutcome>;
 
+const EVENT_TOPICS = new Set([TOPIC_ROBOT, TOPIC_CARD]);
+
 /** Checks the shape of an event received over the wire; returns a reason when it is not one. */
 export function invalidEventReason(value: unknown): string | undefined {
   if (!value || typeof value !== 'object') return 'event must be a JSON object';
@@ -74,6 +82,8 @@ export function invalidEventReason(value: unknown): string | undefined {
       return `event.${field} must be a non-empty string`;
   }
   if (typeof e.receivedAt !== 'number') return 'event.receivedAt must be a number';
+  if (e.topic !== undefined && !EVENT_TOPICS.has(e.topic as string))
+    return `event.topic must be one of ${[...EVENT_TOPICS].join(', ')}`;
   if (e.attempt !== undefined && !(Number.isInteger(e.attempt) && (e.attempt as number) >= 0))
     return 'event.attempt must be a non-negative integer';
   return undefined;

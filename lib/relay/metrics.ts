@@ -80,6 +80,11 @@ const COUNTERS: [CounterName, string, string][] = [
     'dingtalk_relay_messages_dropped_by_policy_total',
     'Messages the configuration alone drops, ACKed before any hand-off (in-process target)',
   ],
+  [
+    'cardCallbacks',
+    'dingtalk_relay_card_callbacks_received_total',
+    'Card callbacks (button clicks) received on the stream',
+  ],
 ];
 
 /** Counter deltas of one account over the window. */

@@ -15,11 +15,17 @@
  * 5. `stop()` takes no new message, lets in-flight hand-offs finish (and ACK) within the
  *    deadline, then closes every socket.
  *
+ * 6. A card callback (TOPIC_CARD, a click on a card button) takes the same path as a message:
+ *    handed off (carrying its topic), ACKed once accepted; never gated here (the function applies
+ *    the policy, lib/pipeline/card-stop.ts). One that is not a JSON object with an `outTrackId`
+ *    is ACKed, logged and counted `malformed`.
+ *
  * Two replicas with the same credentials are safe: DingTalk pushes each message to one
  * connection, and the message function deduplicates redeliveries and overlaps by msgId.
  */
 import { setMaxListeners } from 'node:events';
 import { sleep } from '../dingtalk/http.js';
+import { TOPIC_CARD } from '../dingtalk/payload.js';
 import {
   type RobotDelivery,
   StreamClient,
@@ -70,6 +76,8 @@ export interface RelayCounters {
   joined: number;
   /** Dropped by the policy gate before a hand-off (ACKed). */
   dropped: number;
+  /** Card callbacks received (also counted in `received`). */
+  cardCallbacks: number;
 }
 
 /** Counters of an account that has seen nothing yet. */
@@ -84,6 +92,7 @@ export function emptyRelayCounters(): RelayCounters {
     retries: 0,
     joined: 0,
     dropped: 0,
+    cardCallbacks: 0,
   };
 }
 
@@ -134,6 +143,7 @@ export class Relay {
           gatewayUrl: options.gatewayUrl,
           logger: this.log,
           onRobotMessage: (delivery) => this.onMessage(delivery),
+          onCardCallback: (delivery) => this.onMessage(delivery),
         }),
       );
     }
@@ -178,19 +188,22 @@ export class Relay {
   private async onMessage(delivery: RobotDelivery): Promise<void> {
     const counters = this.counters.get(delivery.accountId)!;
     counters.received += 1;
+    const card = delivery.topic === TOPIC_CARD;
+    if (card) counters.cardCallbacks += 1;
     if (this.stopping) return; // unacked: DingTalk redelivers to a live replica or after restart
-    const payload = robotPayload(delivery.data);
+    const payload = card ? cardCallbackPayload(delivery.data) : robotPayload(delivery.data);
     if (!payload) {
       counters.malformed += 1;
       this.log.warn('relay.malformed', {
         account: delivery.accountId,
         messageId: delivery.messageId,
+        topic: delivery.topic,
         size: delivery.data.length,
       });
       delivery.ack();
       return;
     }
-    if (this.options.gate?.(delivery.accountId, payload, delivery.messageId)) {
+    if (!card && this.options.gate?.(delivery.accountId, payload, delivery.messageId)) {
       counters.dropped += 1;
       if (delivery.ack()) counters.acked += 1;
       return;
@@ -239,6 +252,7 @@ export class Relay {
       messageId: delivery.messageId,
       data: delivery.data,
       receivedAt: delivery.receivedAt,
+      ...(delivery.topic === TOPIC_CARD ? { topic: TOPIC_CARD } : {}),
     };
     const giveUpAt = Date.now() + this.handoffRetryMs;
     for (let wait = FIRST_RETRY_MS; ; wait = Math.min(MAX_RETRY_MS, wait * 2)) {
@@ -274,6 +288,21 @@ export class Relay {
       });
       await sleep(wait, this.stopController.signal).catch(() => undefined);
     }
+  }
+}
+
+/** A card callback at the relay's level of care: JSON text of an object with an outTrackId. */
+function cardCallbackPayload(data: string): Record<string, unknown> | undefined {
+  try {
+    const value = JSON.parse(data) as { outTrackId?: unknown } | null;
+    return value &&
+      typeof value === 'object' &&
+      typeof value.outTrackId === 'string' &&
+      value.outTrackId !== ''
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -4,12 +4,17 @@
  * health endpoint. Used by the relay container entry and by `npm start`.
  */
 import type { LoadedConfig } from '../config/index.js';
+import { DingTalkApi } from '../dingtalk/api.js';
 import { createInboxForwarder } from '../forward/inbox.js';
 import { createForwarder } from '../forward/index.js';
 import type { Forwarder, HandleOutcome, MessageEvent, MessageHandler } from '../forward/port.js';
 import { createLogger, type Logger } from '../log.js';
+import { CardWatchdog } from '../pipeline/card-watchdog.js';
 import { createMessageHandler } from '../pipeline/index.js';
 import { createRuntime, type PipelineRuntime, type RuntimeOverrides } from '../runtime/index.js';
+import { createStateStore } from '../state/index.js';
+import { stateStoreOptions } from '../state/options.js';
+import type { StateStore } from '../state/port.js';
 import { createPolicyGate, type PolicyGate } from './gate.js';
 import { type HealthServer, startHealthServer } from './health.js';
 import { RelayMetrics } from './metrics.js';
@@ -23,6 +28,8 @@ export interface RunningRelay {
   metrics: RelayMetrics;
   /** The in-process pipeline, when the target is `inprocess`. */
   runtime?: PipelineRuntime;
+  /** Closes AI cards nobody else will (card-watchdog.ts), when the relay can reach the store. */
+  watchdog?: CardWatchdog;
   /** Graceful stop: drain hand-offs (within `deadlineMs`), close sockets, servers and the store. */
   stop(deadlineMs?: number): Promise<void>;
 }
@@ -95,6 +102,7 @@ export async function runRelay(
     ...(options.stream ? { stream: options.stream } : {}),
   });
   metrics.observe(() => relay.status());
+  const watch = await startWatchdog(config, runtime, logger);
   const health = await startHealthServer(() => relay.status(), {
     port: config.settings.server.port,
     metrics,
@@ -102,6 +110,8 @@ export async function runRelay(
   });
   const stop = async (deadlineMs = 10_000) => {
     await relay.stop(deadlineMs);
+    await watch?.watchdog.stop();
+    await watch?.ownStore?.close();
     metrics.close();
     await health.close();
     await forwarder.close?.();
@@ -113,7 +123,59 @@ export async function runRelay(
     await stop(0);
     throw err;
   }
-  return { relay, health, forwarder, metrics, ...(runtime ? { runtime } : {}), stop };
+  return {
+    relay,
+    health,
+    forwarder,
+    metrics,
+    ...(runtime ? { runtime } : {}),
+    ...(watch ? { watchdog: watch.watchdog } : {}),
+    stop,
+  };
+}
+
+/**
+ * The card watchdog runs where the relay shares the pipeline's store: in process (its runtime's
+ * store), or beside remote functions on a shared table (DynamoDB, Tablestore), which the relay
+ * then opens itself. A remote target on a process-local store has nothing the relay could read.
+ */
+async function startWatchdog(
+  config: LoadedConfig,
+  runtime: PipelineRuntime | undefined,
+  logger: Logger,
+): Promise<{ watchdog: CardWatchdog; ownStore?: StateStore } | undefined> {
+  const { cardSweepMs } = config.settings.relay;
+  const { backend } = config.settings.state;
+  if (cardSweepMs <= 0) return undefined;
+  if (!runtime && backend !== 'dynamodb' && backend !== 'tablestore') return undefined;
+  const ownStore = runtime
+    ? undefined
+    : await createStateStore(stateStoreOptions(config.settings), { logger });
+  const apis = new Map<string, DingTalkApi>();
+  const watchdog = new CardWatchdog({
+    store: runtime?.store ?? ownStore!,
+    accounts: config.accounts,
+    apiFor: (account) => {
+      if (runtime) return runtime.apiFor(account);
+      let api = apis.get(account.accountId);
+      if (!api) {
+        api = new DingTalkApi({
+          clientId: account.clientId,
+          clientSecret: account.clientSecret,
+          robotCode: account.robotCode,
+          apiBase: config.settings.dingtalk.apiBase,
+          oapiBase: config.settings.dingtalk.oapiBase,
+        });
+        apis.set(account.accountId, api);
+      }
+      return api;
+    },
+    now: runtime?.now ?? Date.now,
+    logger,
+    sweepMs: cardSweepMs,
+  });
+  watchdog.start();
+  return { watchdog, ...(ownStore ? { ownStore } : {}) };
 }
 
 /** The gate, reporting each drop as the pipeline would have (`dropped` with its reason). */
