@@ -51,6 +51,17 @@ export interface SimCard {
    */
   state: 'open' | 'finished' | 'failed';
   closedAt?: number;
+  /** Button clicks pushed as card callbacks (`POST /__sim/cards/<outTrackId>/click`), in order. */
+  callbacks: CardCallbackRecord[];
+}
+
+/** One click on a card's button, as pushed on the card callback topic (§2.4). */
+export interface CardCallbackRecord {
+  /** The CALLBACK frame's messageId (its ACK and redeliveries are in `GET /__sim/messages`). */
+  messageId: string;
+  userId: string;
+  action: string;
+  at: number;
 }
 
 type Fail = (status: number, code: string, message: string) => void;
@@ -70,6 +81,12 @@ export class CardBook {
 
   get(outTrackId: string): SimCard | undefined {
     return this.cards.get(outTrackId);
+  }
+
+  /** Notes a click on the card (card-click.ts pushes its callback). */
+  recordCallback(outTrackId: string, callback: CardCallbackRecord): void {
+    this.cards.get(outTrackId)?.callbacks.push(callback);
+    this.changed();
   }
 
   /** `POST /v1.0/card/instances/createAndDeliver`. */
@@ -120,6 +137,7 @@ export class CardBook {
       params,
       updates: [],
       state: 'open',
+      callbacks: [],
     };
     this.cards.set(outTrackId, card);
     if (this.cards.size > MAX_CARDS) this.cards.delete(this.cards.keys().next().value as string);

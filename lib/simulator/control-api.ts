@@ -121,6 +121,20 @@ export function handleControl(
     route(sim, res, body, query);
     return;
   }
+  const click = /^\/__sim\/cards\/([^/]+)\/click$/.exec(path);
+  if (click) {
+    if (method !== 'POST') {
+      sendApiError(res, 405, 'methodNotAllowed', `use POST for ${path}`);
+      return;
+    }
+    withJson(res, body, (value) => {
+      const result = sim.tryClickCard(safeDecode(click[1] ?? ''), value);
+      if (result.ok) sendJson(res, 200, result.value);
+      else if (result.notFound) sendApiError(res, 404, 'notFound', result.error);
+      else bad(res, result.error);
+    });
+    return;
+  }
   const action = /^\/__sim\/connections\/([^/]+)\/([a-z]+)$/.exec(path);
   if (action && method === 'POST' && ACTIONS.has(action[2] ?? '')) {
     connectionAction(sim, res, safeDecode(action[1] ?? ''), action[2] ?? '');
@@ -130,7 +144,10 @@ export function handleControl(
     sendApiError(res, 405, 'methodNotAllowed', `use POST for ${path}`);
     return;
   }
-  const known = Object.keys(ROUTES).concat('POST /__sim/connections/<id>/disconnect|drop|stall');
+  const known = Object.keys(ROUTES).concat(
+    'POST /__sim/connections/<id>/disconnect|drop|stall',
+    'POST /__sim/cards/<outTrackId>/click',
+  );
   sendApiError(
     res,
     404,

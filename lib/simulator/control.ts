@@ -1,4 +1,5 @@
 /** The simulator's public, in-process API and the control surface the `/__sim/` routes use. */
+import type { CardClicked, CardClickInput, ClickResult } from './card-click.js';
 import type { SimCard } from './cards.js';
 import type { ConnectionInfo } from './connections.js';
 import type { FaultInput } from './faults.js';
@@ -48,6 +49,8 @@ export interface SimulatorControl {
   acks(): AckRecord[];
   /** Every AI card with its space, updates in order and state (`GET /__sim/cards`). */
   cards(): SimCard[];
+  /** Clicks a card button: pushes the card callback frame (`POST /__sim/cards/<id>/click`). */
+  tryClickCard(outTrackId: string, body: unknown): ClickResult;
   connections(): ConnectionInfo[];
   gatewayRequests(options?: { maskSecrets?: boolean }): GatewayRequestRecord[];
   pingViolations(): PingViolation[];
@@ -73,6 +76,8 @@ export interface Simulator extends SimulatorControl {
   /** A built message, or with `raw` a captured payload replayed exactly as given. */
   injectMessage(req: InjectMessageInput | RawInjectInput): InjectedMessage;
   injectEvent(req: InjectEventInput): InjectedEvent;
+  /** Clicks a button on a card (throws on a bad click or an unknown card). */
+  clickCard(outTrackId: string, click: CardClickInput): CardClicked;
   addFaults(spec: FaultInput): FaultResult;
   /** Records a message's outcome as the channel reports it; throws on a bad record. */
   recordOutcome(outcome: OutcomeInput): OutcomeRecord;

@@ -2,7 +2,8 @@
  * The fake DingTalk used by tests, demo mode and benchmarks (dingtalk-protocol.md §8;
  * control API in architecture.md and the README's simulator section).
  */
-export type { CardUpdate, SimCard } from './cards.js';
+export type { CardClicked, CardClickInput } from './card-click.js';
+export type { CardCallbackRecord, CardUpdate, SimCard } from './cards.js';
 export type { ConnectionInfo, ConnectionState } from './connections.js';
 export type { FaultResult, OutcomeInput, Simulator, SimulatorControl } from './control.js';
 export type { FaultInput } from './faults.js';

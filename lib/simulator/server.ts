@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { z } from 'zod';
 import { ChannelError } from '../errors.js';
+import { type CardClickInput, clickCard } from './card-click.js';
 import { CardBook, type SimCard } from './cards.js';
 import {
   type ConnectionHooks,
@@ -143,6 +144,12 @@ class SimulatorServer implements Simulator {
   }
   injectEvent(req: InjectEventInput) {
     return orThrow(this.tryInjectEvent(req));
+  }
+  tryClickCard(outTrackId: string, body: unknown) {
+    return clickCard(this.ctx, outTrackId, body);
+  }
+  clickCard(outTrackId: string, click: CardClickInput) {
+    return orThrow(this.tryClickCard(outTrackId, click));
   }
 
   tryAddFaults(body: unknown): Parsed<FaultResult> {
