@@ -58,6 +58,7 @@ export function cardTurnFor(run: MessageRun): CardTurn | undefined {
   const stopper = new AbortController();
   const outTrackId = outTrackIdFor(account.accountId, message.msgId);
   const watch = new CardWatch({
+    scope: run.rt,
     store: run.records,
     card: {
       accountId: account.accountId,

@@ -36,14 +36,27 @@ export interface OpenCardInfo {
   watchdogAt: number;
 }
 
-/** Turns streaming in this process, by card: a click handled here stops them without a poll. */
-const localTurns = new Map<string, () => void>();
+/**
+ * Turns streaming in this process, by runtime and card: a click handled by the same runtime
+ * stops them without waiting for a poll. (Scoped by runtime, not by process, so that two
+ * runtimes in one test behave like two processes.)
+ */
+const localTurns = new WeakMap<object, Map<string, () => void>>();
 
 const localKey = (accountId: string, outTrackId: string) => `${accountId}\n${outTrackId}`;
 
-/** Stops a turn of this process streaming into that card; false when none runs here. */
-export function stopLocalTurn(accountId: string, outTrackId: string): boolean {
-  const stop = localTurns.get(localKey(accountId, outTrackId));
+function turnsOf(scope: object): Map<string, () => void> {
+  let turns = localTurns.get(scope);
+  if (!turns) {
+    turns = new Map();
+    localTurns.set(scope, turns);
+  }
+  return turns;
+}
+
+/** Stops a turn of this runtime streaming into that card; false when none runs here. */
+export function stopLocalTurn(scope: object, accountId: string, outTrackId: string): boolean {
+  const stop = localTurns.get(scope)?.get(localKey(accountId, outTrackId));
   stop?.();
   return stop !== undefined;
 }
@@ -66,6 +79,8 @@ export function openCardOf(item: StateItem | undefined): OpenCardInfo | undefine
 }
 
 export interface CardWatchOptions {
+  /** The runtime the turn runs in (the scope of the in-process stop). */
+  scope: object;
   store: StateStore;
   card: OpenCardInfo;
   pollMs: number;
@@ -103,7 +118,9 @@ export class CardWatch {
 
   async #open(): Promise<void> {
     const { card } = this.#o;
-    localTurns.set(localKey(card.accountId, card.outTrackId), () => this.#stop('callback'));
+    turnsOf(this.#o.scope).set(localKey(card.accountId, card.outTrackId), () =>
+      this.#stop('callback'),
+    );
     const item = {
       ...this.#key,
       accountId: card.accountId,
@@ -156,7 +173,7 @@ export class CardWatch {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
     const { card } = this.#o;
-    localTurns.delete(localKey(card.accountId, card.outTrackId));
+    localTurns.get(this.#o.scope)?.delete(localKey(card.accountId, card.outTrackId));
   }
 
   /** The card is closed: stop watching and delete the record (the watchdog has nothing to do). */

@@ -14,6 +14,8 @@ export interface RecordedRequest {
   rawBody: string;
   /** The parsed JSON body, or undefined when it was not JSON. */
   body: unknown;
+  /** Set when the connection closed before the answer was complete (the client aborted, or a `cut`). */
+  aborted?: boolean;
 }
 
 export interface ServerAnswer {
@@ -90,6 +92,9 @@ export async function startJsonServer(handle: ServerHandler): Promise<JsonServer
         body: parseJson(rawBody),
       };
       requests.push(recorded);
+      res.on('close', () => {
+        if (!res.writableFinished) recorded.aborted = true;
+      });
       Promise.resolve(handle(recorded))
         .then((answer) => {
           if (!answer.delayMs) return send(res, answer);
