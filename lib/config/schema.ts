@@ -86,7 +86,7 @@ export const CardSchema = z
     templateId: field(text, {
       env: 'DINGTALK_CARD_TEMPLATE_ID',
       description:
-        'AI card template id (`….schema`) with a `msgContent` markdown variable; any id works in the simulator.',
+        'AI card template id (`….schema`) with a `msgContent` markdown variable and a `stop` button shown while `showStop` is "true" (docs/cards.md); any id works in the simulator.',
     }).default('dingtalk-channel.ai-card.schema'),
     maxCalls: field(z.int().min(3).max(50), {
       env: 'DINGTALK_CARD_MAX_CALLS',
