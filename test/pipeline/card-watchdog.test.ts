@@ -162,6 +162,38 @@ describe('the card watchdog', () => {
   });
 });
 
+describe('the store cost of the card record', () => {
+  it('one put and one delete per card reply, plus one read per stopPollMs while it streams', async () => {
+    const ops: string[] = [];
+    rig = await startRig({
+      respond: { stream: ['a ', 'b ', 'c ', 'd ', 'e ', 'f'], gapMs: 150 },
+      channel: {
+        replyMode: 'card',
+        card: { minIntervalMs: 100, thinkingDelayMs: 0, stopPollMs: 200 },
+      },
+    });
+    const r = rig;
+    const store = r.ch.rt.store;
+    // Count what reaches the store for the card partition (the pipeline's own store object).
+    for (const op of ['get', 'put', 'update', 'delete', 'query'] as const) {
+      const original = store[op].bind(store) as (...args: unknown[]) => Promise<unknown>;
+      (store as unknown as Record<string, unknown>)[op] = (...args: unknown[]) => {
+        const first = args[0];
+        const pk = typeof first === 'string' ? first : (first as { pk?: string } | undefined)?.pk;
+        if (pk?.startsWith('cards#')) ops.push(op);
+        return original(...args);
+      };
+    }
+    expect(await r.ch.handle(r.ch.inject(dm('letters')).event)).toEqual({ status: 'handled' });
+    expect(ops.filter((o) => o === 'put')).toHaveLength(1);
+    expect(ops.filter((o) => o === 'delete')).toHaveLength(1);
+    expect(ops.filter((o) => o === 'update' || o === 'query')).toEqual([]);
+    const reads = ops.filter((o) => o === 'get').length;
+    expect(reads).toBeGreaterThan(0); // the reply streamed for several polls
+    console.info(`card record store ops for a ~0.9 s streamed reply: ${JSON.stringify(ops)}`);
+  });
+});
+
 describe('the thinking state', () => {
   it('a slow-to-start agent: a processing card first, then the content, then the close', async () => {
     rig = await startRig({
