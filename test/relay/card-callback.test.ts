@@ -139,6 +139,48 @@ describe('card callbacks through the relay', () => {
     expect(sim.cards()[0]!.params.msgContent!.split(STOPPED_NOTE)).toHaveLength(2);
   });
 
+  it('a card callback that is not JSON or has no outTrackId is ACKed and counted malformed', async () => {
+    const sim = await startSimulator({ apps: [APP] });
+    cleanups.push(() => sim.close());
+    const forwarder = new ScriptedForwarder(sim);
+    const { relay, logger } = relayOn(sim, forwarder);
+    await relay.start();
+    const conn = await sim.waitForConnection();
+    // Raw CALLBACK frames on the card topic, as a broken sender would push them.
+    const frame = (messageId: string, data: string) =>
+      JSON.stringify({
+        specVersion: '1.0',
+        type: 'CALLBACK',
+        headers: {
+          appId: 'app',
+          connectionId: conn.id,
+          contentType: 'application/json',
+          messageId,
+          time: String(Date.now()),
+          topic: TOPIC_CARD,
+        },
+        data,
+      });
+    sim.addFaults({
+      malformedFrame: { connectionId: conn.id, text: frame('bad_1', 'not json {') },
+    });
+    sim.addFaults({
+      malformedFrame: { connectionId: conn.id, text: frame('bad_2', '{"userId":"u1"}') },
+    });
+    await until(() => countersOf(relay).malformed === 2 || undefined, 'two malformed callbacks');
+    await sim.waitFor(
+      () =>
+        sim.acks().filter((a) => a.messageId.startsWith('bad_')).length === 2 ? true : undefined,
+      5_000,
+      'both ACKed',
+    );
+    expect(countersOf(relay)).toMatchObject({ cardCallbacks: 2, malformed: 2, forwarded: 0 });
+    expect(forwarder.calls).toEqual([]);
+    expect(logger.lines.filter((l) => l.event === 'relay.malformed')[0]).toMatchObject({
+      topic: TOPIC_CARD,
+    });
+  });
+
   it('a click with an unknown action is ACKed and dropped, the reply goes on', async () => {
     const sim = await startSimulator({ apps: [APP] });
     cleanups.push(() => sim.close());
