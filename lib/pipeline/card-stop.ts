@@ -161,7 +161,7 @@ export async function handleCardCallback(
   }
   let local = false;
   try {
-    local = stopLocalTurn(rt, account.accountId, outTrackId);
+    local = stopLocalTurn(rt, account.accountId, outTrackId, userId);
   } catch (err) {
     log.warn('card.local_stop_failed', { error: errorSummary(err) });
   }

@@ -41,11 +41,11 @@ export interface OpenCardInfo {
  * stops them without waiting for a poll. (Scoped by runtime, not by process, so that two
  * runtimes in one test behave like two processes.)
  */
-const localTurns = new WeakMap<object, Map<string, () => void>>();
+const localTurns = new WeakMap<object, Map<string, (by: string) => void>>();
 
 const localKey = (accountId: string, outTrackId: string) => `${accountId}\n${outTrackId}`;
 
-function turnsOf(scope: object): Map<string, () => void> {
+function turnsOf(scope: object): Map<string, (by: string) => void> {
   let turns = localTurns.get(scope);
   if (!turns) {
     turns = new Map();
@@ -55,9 +55,14 @@ function turnsOf(scope: object): Map<string, () => void> {
 }
 
 /** Stops a turn of this runtime streaming into that card; false when none runs here. */
-export function stopLocalTurn(scope: object, accountId: string, outTrackId: string): boolean {
+export function stopLocalTurn(
+  scope: object,
+  accountId: string,
+  outTrackId: string,
+  by: string,
+): boolean {
   const stop = localTurns.get(scope)?.get(localKey(accountId, outTrackId));
-  stop?.();
+  stop?.(by);
   return stop !== undefined;
 }
 
@@ -118,9 +123,7 @@ export class CardWatch {
 
   async #open(): Promise<void> {
     const { card } = this.#o;
-    turnsOf(this.#o.scope).set(localKey(card.accountId, card.outTrackId), () =>
-      this.#stop('callback'),
-    );
+    turnsOf(this.#o.scope).set(localKey(card.accountId, card.outTrackId), (by) => this.#stop(by));
     const item = {
       ...this.#key,
       accountId: card.accountId,

@@ -114,6 +114,7 @@ describe('the stop button', () => {
     expect(text).not.toContain('w399');
     expect(r.sent()).toEqual([]); // exactly one reply: the card, no markdown fallback
     expect(logged(r, 'card.stop_requested')[0]).toMatchObject({ local: true });
+    expect(logged(r, 'card.stop_seen')[0]).toMatchObject({ by: DM_SENDER.staffId });
 
     // The message is ended once: a redelivery is a duplicate and never restarts the agent.
     expect(await r.ch.handle(event)).toEqual({
@@ -127,9 +128,10 @@ describe('the stop button', () => {
 
   it('a click handled by another process stops the turn through the store record', async () => {
     const r = await cardRig();
+    const otherLog = memoryLogger();
     const other = await createRuntime(r.ch.rt.config, {
       store: r.ch.store,
-      logger: memoryLogger(),
+      logger: otherLog,
       agent: r.ch.rt.agent,
     });
     const otherHandler = createMessageHandler(other);
@@ -143,6 +145,10 @@ describe('the stop button', () => {
     expect(await handling).toEqual({ status: 'handled' });
     expect(r.ai.lastRequest().aborted).toBe(true);
     expect(logged(r, 'card.stop_seen')[0]).toMatchObject({ by: GROUP_SENDER.staffId });
+    // The other runtime had no turn of this card: the stop went through the store record.
+    expect(otherLog.lines.find((l) => l.event === 'card.stop_requested')).toMatchObject({
+      local: false,
+    });
     const card = r.ch.sim.cards()[0]!;
     expect(card.state).toBe('finished');
     expect(card.params.msgContent!.endsWith(STOPPED_NOTE)).toBe(true);
