@@ -35,12 +35,28 @@ export const INTERRUPTED_NOTE =
 /** The note of a reply stopped with the card's `stop` button. */
 export const STOPPED_NOTE = '(Stopped.)';
 
-/** One message's card, the record that watches it, and the signal its stop button fires. */
-export interface CardTurn {
-  card: CardReply;
-  watch: CardWatch;
-  /** Aborts when the `stop` button was clicked. */
-  stop: AbortSignal;
+/** One message's card, the record that watches it, and the stop its button fires. */
+export class CardTurn {
+  constructor(
+    readonly reply: CardReply,
+    readonly watch: CardWatch,
+    private readonly stopper: AbortController,
+  ) {}
+
+  /** The agent's whole answer so far (the agent call's `onText`). */
+  onText(textSoFar: string): void {
+    this.reply.onText(textSoFar);
+  }
+
+  /** `signal`, also aborted when the card's `stop` button is clicked. */
+  withStop(signal: AbortSignal): AbortSignal {
+    return AbortSignal.any([signal, this.stopper.signal]);
+  }
+
+  /** True once a click on the `stop` button was seen. */
+  get stopped(): boolean {
+    return this.watch.stopped;
+  }
 }
 
 /** Whether this message's reply goes into a card: `replyMode`, the group entry's first. */
@@ -52,7 +68,7 @@ export function cardModeOf(run: MessageRun): boolean {
 }
 
 /** The card of this message's reply, or undefined in markdown mode. */
-export function cardTurnFor(run: MessageRun): CardTurn | undefined {
+export function cardReplyFor(run: MessageRun): CardTurn | undefined {
   if (!cardModeOf(run)) return undefined;
   const { message, account } = need(run);
   const stopper = new AbortController();
@@ -76,15 +92,24 @@ export function cardTurnFor(run: MessageRun): CardTurn | undefined {
       stopper.abort(new ChannelError('card_stopped', 'the reply was stopped with its card button'));
     },
   });
-  const card = newCard(run, message, account, account.card.thinkingDelayMs, () => {
+  const reply = newCard(run, message, account, account.card.thinkingDelayMs, () => {
     void watch.open();
   });
-  return { card, watch, stop: stopper.signal };
+  return new CardTurn(reply, watch, stopper);
 }
 
-/** The agent's result of a stopped turn: the text so far with the note, a finished card. */
-export function stoppedResult(turn: CardTurn): { text: string; answered: true } {
-  return { text: withNote(turn.card.textSoFar, STOPPED_NOTE), answered: true };
+/**
+ * What a stopped turn ends with: the text so far and STOPPED_NOTE, a finished card. Only a call
+ * the stop cut short counts: a click that came after the whole answer changes nothing.
+ */
+function afterStop(
+  run: MessageRun,
+  turn: CardTurn,
+  result: { text: string; answered: boolean },
+): { text: string; answered: boolean } {
+  if (!turn.stopped || result.answered) return result;
+  run.log.info('agent.stopped', { msgId: run.message?.msgId });
+  return { text: withNote(turn.reply.textSoFar, STOPPED_NOTE), answered: true };
 }
 
 /**
@@ -94,10 +119,13 @@ export function stoppedResult(turn: CardTurn): { text: string; answered: true } 
 export async function finishCard(
   run: MessageRun,
   turn: CardTurn,
-  result: { text: string; answered: boolean },
+  answer: { text: string; answered: boolean },
   alongside?: Promise<unknown>,
 ): Promise<void> {
-  const { card } = turn;
+  const card = turn.reply;
+  // A stopped call came back as a failure (aborted): it ends as a finished card instead. It is
+  // no exchange to build on, so the caller's history (kept only for answers) leaves it out.
+  const result = afterStop(run, turn, answer);
   const text = boundReply(result.text).text;
   // A failure here reaches abortCard (converse.ts), which closes the card as interrupted.
   if (run.claim) await Promise.all([run.claim.storeReply(text, { card: true }), alongside]);
@@ -139,7 +167,7 @@ async function afterCard(run: MessageRun, outcome: CardOutcome): Promise<void> {
 /** Closes the card of a turn that ended in an error (the error goes on after this). */
 export async function abortCard(run: MessageRun, turn: CardTurn, err: unknown): Promise<void> {
   run.log.warn('card.interrupted', { error: errorSummary(err) });
-  const outcome = await turn.card.finish(withNote(turn.card.textSoFar, INTERRUPTED_NOTE), {
+  const outcome = await turn.reply.finish(withNote(turn.reply.textSoFar, INTERRUPTED_NOTE), {
     failed: true,
   });
   await endWatch(turn.watch, outcome);

@@ -9,7 +9,7 @@ import { knownStaffIds, settleMentions } from '../dingtalk/mentions.js';
 import type { GroupSettings } from '../policy/types.js';
 import { type AgentCallResult, callAgent } from './agent-call.js';
 import { prepareAttachments, type StoredAttachment, withAttachmentNotes } from './attachments.js';
-import { abortCard, cardTurnFor, finishCard, stoppedResult } from './card-turn.js';
+import { abortCard, cardReplyFor, finishCard } from './card-turn.js';
 import { HELP_TEXT, parseCommand, statusText, whoamiText } from './commands.js';
 import { appendToHistory, loadHistory, resetHistory, type SessionHistory } from './history.js';
 import type { MediaLimits } from './media-fetch.js';
@@ -40,8 +40,8 @@ export async function converse(run: MessageRun): Promise<void> {
   const signal = AbortSignal.timeout(
     Math.max(1, run.deadline - run.rt.now() - run.rt.replyReserveMs),
   );
-  const card = cardTurnFor(run);
-  const called = await callAgent(
+  const card = cardReplyFor(run);
+  const result = await callAgent(
     agent,
     {
       accountId: account.accountId,
@@ -53,18 +53,15 @@ export async function converse(run: MessageRun): Promise<void> {
     },
     {
       api: run.rt.apiFor(account),
-      signal: card ? AbortSignal.any([signal, card.stop]) : signal,
+      // In card mode the card's `stop` button aborts the call too (card-stop.ts).
+      signal: card?.withStop(signal) ?? signal,
       logger: run.log,
       mediaLimits: mediaLimitsOf(run),
-      ...(card ? { onText: (t: string) => card.card.onText(t) } : {}),
+      ...(card ? { onText: (t: string) => card.onText(t) } : {}),
     },
   );
-  // A click that came after the whole answer changes nothing: the answer stands.
-  const stopped = card?.watch.stopped === true && !called.answered;
-  const result: AgentCallResult = card && stopped ? stoppedResult(card) : called;
   const limits = run.rt.config.settings.agent;
-  // A stopped turn is not an exchange to build on: it stays out of the history.
-  const remember = stateless && result.answered && !stopped;
+  const remember = stateless && result.answered;
   // Who the reply @-mentions: the agent's structured list and known ids written as @<staffId>.
   const settled = result.answered
     ? settleMentions(result.text, {
