@@ -204,7 +204,7 @@ describe('the thinking state', () => {
     expect(await r.ch.handle(r.ch.inject(dm('think hard')).event)).toEqual({ status: 'handled' });
     const [card] = r.ch.sim.cards();
     // Created in the thinking state, with nothing to show yet.
-    expect(card!.createdWith).toMatchObject({ flowStatus: '1', msgContent: '', showStop: 'true' });
+    expect(card!.createParams).toMatchObject({ flowStatus: '1', msgContent: '', showStop: 'true' });
     const steps = card!.updates.map((u) =>
       u.kind === 'streaming'
         ? `${u.isFinalize ? 'final' : 'content'}:${u.content}`
