@@ -51,8 +51,11 @@ export interface SimCard {
    */
   state: 'open' | 'finished' | 'failed';
   closedAt?: number;
-  /** Button clicks pushed as card callbacks (`POST /__sim/cards/<outTrackId>/click`), in order. */
-  callbacks: CardCallbackRecord[];
+  /**
+   * Button clicks pushed as card callbacks (`POST /__sim/cards/<outTrackId>/click`), in order.
+   * Always set by the simulator; optional so that card summaries built elsewhere need not.
+   */
+  callbacks?: CardCallbackRecord[];
 }
 
 /** One click on a card's button, as pushed on the card callback topic (§2.4). */
@@ -85,7 +88,7 @@ export class CardBook {
 
   /** Notes a click on the card (card-click.ts pushes its callback). */
   recordCallback(outTrackId: string, callback: CardCallbackRecord): void {
-    this.cards.get(outTrackId)?.callbacks.push(callback);
+    this.cards.get(outTrackId)?.callbacks?.push(callback);
     this.changed();
   }
 

@@ -174,7 +174,7 @@ describe('the stop button', () => {
     expect(logged(r, 'card.stop_requested')).toHaveLength(1);
     const text = r.ch.sim.cards()[0]!.params.msgContent!;
     expect(text.split(STOPPED_NOTE)).toHaveLength(2); // the note once
-    expect(r.ch.sim.cards()[0]!.callbacks.map((c) => c.messageId)).toHaveLength(2);
+    expect(r.ch.sim.cards()[0]!.callbacks?.map((c) => c.messageId)).toHaveLength(2);
   });
 
   it('a clicker the DM policy does not admit cannot stop the reply', async () => {
