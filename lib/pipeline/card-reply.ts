@@ -198,7 +198,7 @@ export class CardReply {
       await this.#final(() =>
         this.#o.cards.update(
           this.#o.outTrackId,
-          { flowStatus: status, [CARD_CONTENT_KEY]: card },
+          { flowStatus: status, [CARD_CONTENT_KEY]: card, [STOP_BUTTON_KEY]: 'false' },
           this.#o.signal,
         ),
       );
