@@ -59,6 +59,13 @@ export interface CardReplyOptions {
   signal: AbortSignal;
   /** Called when the card is about to exist (its create goes out, or an earlier one is resumed). */
   onOpen?: () => void;
+  /**
+   * An earlier attempt of this message ran (a retry): its card may exist, closed as interrupted.
+   * A create refused now (QPS, a fault) then settles like an unanswered one (`uncertain`): the
+   * closing status call finishes that card with the answer, and only "no such card" falls back
+   * to markdown, so the answer never shows in both.
+   */
+  earlierAttempt?: boolean;
 }
 
 /** How the reply ended up: what the card shows, and what must still go out as markdown. */
@@ -289,7 +296,8 @@ export class CardReply {
         await this.#reopen(content);
         return;
       }
-      this.#state = err instanceof DingTalkNetworkError ? 'uncertain' : 'unavailable';
+      this.#state =
+        err instanceof DingTalkNetworkError || this.#o.earlierAttempt ? 'uncertain' : 'unavailable';
       this.#o.logger.warn('card.create_failed', {
         error: errorSummary(err),
         uncertain: this.#state === 'uncertain',

@@ -211,6 +211,7 @@ function newCard(
     logger: run.log,
     signal: AbortSignal.timeout(Math.max(1, run.deadline - run.rt.now() + 1_000)),
     ...(onOpen ? { onOpen } : {}),
+    earlierAttempt: (run.claim?.attempts ?? 1) > 1,
   });
 }
 

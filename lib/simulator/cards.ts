@@ -246,11 +246,21 @@ export class CardBook {
     return card;
   }
 
+  /**
+   * The card's state follows its latest `flowStatus` (a card variable like any other, §6.4): 3 or
+   * 5 closes it, and a later 1 or 2 shows it in progress again (a retry resuming its card), so
+   * a card is counted open exactly when DingTalk would show it spinning.
+   */
   private closeIfStatus(card: SimCard, params: Record<string, string>): void {
     const status = params.flowStatus;
-    if (card.state !== 'open' || (status !== FINISHED && status !== FAILED)) return;
-    card.state = status === FAILED ? 'failed' : 'finished';
-    card.closedAt = this.now();
+    if (status === FINISHED || status === FAILED) {
+      const state = status === FAILED ? 'failed' : 'finished';
+      if (card.state !== state) card.closedAt = this.now();
+      card.state = state;
+    } else if (status !== undefined && card.state !== 'open') {
+      card.state = 'open';
+      delete card.closedAt;
+    }
   }
 }
 

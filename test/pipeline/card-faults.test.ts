@@ -5,6 +5,7 @@
  * once (never card and markdown both), the agent is asked once.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ChannelError } from '../../lib/errors.js';
 import { keys } from '../../lib/state/keys.js';
 import { dm, type Rig, type RigOptions, startRig } from './rig.js';
 
@@ -89,5 +90,42 @@ describe('card mode: what a crash after the reply was stored leaves', () => {
     expect(await first).toEqual({ status: 'handled' });
     expect(r.ch.sim.cards().map((c) => c.state)).toEqual(['finished']);
     expect(r.sent()).toEqual([]);
+  }, 20_000);
+});
+
+describe('card mode: a retry whose card create is refused', () => {
+  it('closes the card of the earlier attempt with the answer instead of sending it as markdown', async () => {
+    const r = await cardRig({ stream: words(6), gapMs: 0 });
+    // Fault injection on the real memory store, as the chaos run's store wrapper does: the write
+    // recording the reply fails once (crash_before_reply), after the card showed the text.
+    const store = r.ch.store;
+    const update = store.update.bind(store);
+    let failed = false;
+    store.update = (pk, sk, set, condition, options) => {
+      if (!failed && typeof set.reply === 'string') {
+        failed = true;
+        return Promise.reject(
+          new ChannelError('state_unavailable', 'injected', { retryable: true }),
+        );
+      }
+      return update(pk, sk, set, condition, options);
+    };
+    const { event } = r.ch.inject(dm('hi'));
+    await expect(r.ch.handle(event)).rejects.toMatchObject({ retryable: true });
+    expect(r.ch.sim.cards().map((c) => c.state)).toEqual(['failed']); // interrupted, with a note
+    // The retry's create is refused (not "exists"): the card of the first attempt is still there.
+    r.ch.sim.addFaults({
+      openapi: {
+        path: '/v1.0/card/instances/createAndDeliver',
+        status: 403,
+        code: 'Forbidden.AccessDenied.QpsLimitForAppkeyAndApi',
+      },
+    });
+    expect(await r.ch.handle(event)).toEqual({ status: 'handled' });
+    const [card, ...others] = r.ch.sim.cards();
+    expect(others).toEqual([]);
+    expect(card!.state).toBe('finished');
+    expect(card!.params.msgContent).toBe(words(6).join(''));
+    expect(r.sent()).toEqual([]); // never the answer a second time as markdown
   }, 20_000);
 });
