@@ -181,16 +181,23 @@ export function createHttpAgent(options: HttpAgentOptions): Agent {
         secrets,
         fetch: options.fetch,
       };
+      let json: unknown;
+      let status: number;
+      let text: string;
       if (onText) {
-        // Card replies: a streamed answer carries text only (attachments need a JSON answer).
+        // Card replies: a streamed answer carries text only; a plain JSON one keeps its fields.
         const maxReplyBytes = callerBound ?? options.maxReplyBytes ?? DEFAULT_STREAM_REPLY_BYTES;
-        const text = await streamHttpAgent({ ...init, maxReplyBytes }, onText, (json, status) =>
-          httpAgentReplyText(json, status, where),
-        );
-        return { text };
+        let plain: { json: unknown; status: number } | undefined;
+        text = await streamHttpAgent({ ...init, maxReplyBytes }, onText, (body, code) => {
+          plain = { json: body, status: code };
+          return httpAgentReplyText(body, code, where);
+        });
+        if (!plain) return { text };
+        ({ json, status } = plain);
+      } else {
+        ({ json, status } = await postJson(init));
+        text = httpAgentReplyText(json, status, where);
       }
-      const { json, status } = await postJson(init);
-      const text = httpAgentReplyText(json, status, where);
       const attachments =
         status === 204 ? [] : parseAttachments(Reflect.get(Object(json), 'attachments'));
       const mentions = httpAgentMentions(json, where);

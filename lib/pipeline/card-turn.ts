@@ -25,6 +25,7 @@ import { CardApi, type CardSpace, outTrackIdFor } from '../dingtalk/cards.js';
 import type { InboundMessage } from '../dingtalk/inbound-types.js';
 import { ChannelError, errorSummary } from '../errors.js';
 import { keys } from '../state/keys.js';
+import type { StoredAttachment } from './attachments.js';
 import { boundReply } from './bounds.js';
 import { type CardOutcome, CardReply, withNote } from './card-reply.js';
 import { CardWatch } from './card-watch.js';
@@ -121,6 +122,7 @@ export async function finishCard(
   turn: CardTurn,
   answer: { text: string; answered: boolean },
   alongside?: Promise<unknown>,
+  attachments: readonly StoredAttachment[] = [],
 ): Promise<void> {
   const card = turn.reply;
   // A stopped call came back as a failure (aborted): it ends as a finished card instead. It is
@@ -128,7 +130,10 @@ export async function finishCard(
   const result = afterStop(run, turn, answer);
   const text = boundReply(result.text).text;
   // A failure here reaches abortCard (converse.ts), which closes the card as interrupted.
-  if (run.claim) await Promise.all([run.claim.storeReply(text, { card: true }), alongside]);
+  // The attachments are stored with it, so a retry that closes the card still sends them.
+  if (run.claim) {
+    await Promise.all([run.claim.storeReply(text, { card: true, attachments }), alongside]);
+  }
   const shown = result.answered ? text : withNote(card.textSoFar, text);
   const outcome = await card.finish(shown, { failed: !result.answered });
   run.log.info('card.finished', {
@@ -138,7 +143,7 @@ export async function finishCard(
     ...(turn.watch.stopped ? { stopped: true } : {}),
   });
   await endWatch(turn.watch, outcome);
-  await afterCard(run, outcome);
+  await afterCard(run, outcome, attachments);
 }
 
 /** A closed card's record goes; one that could not be closed stays for the watchdog. */
@@ -151,7 +156,11 @@ async function endWatch(watch: CardWatch, outcome: CardOutcome): Promise<void> {
  * A card that could not be closed is a retryable failure: the reply is stored, so the retry
  * (resume step) closes the same card without asking the agent again.
  */
-async function afterCard(run: MessageRun, outcome: CardOutcome): Promise<void> {
+async function afterCard(
+  run: MessageRun,
+  outcome: CardOutcome,
+  attachments: readonly StoredAttachment[] = [],
+): Promise<void> {
   if (outcome.stuck) {
     throw new ChannelError(
       'card_close_failed',
@@ -161,7 +170,11 @@ async function afterCard(run: MessageRun, outcome: CardOutcome): Promise<void> {
       },
     );
   }
-  if (outcome.markdown) await sendText(run, outcome.markdown);
+  // What the card could not hold, then the answer's images and files (the webhook or OpenAPI
+  // path, one unit of progress each, as after a markdown reply: lib/pipeline/reply.ts).
+  if (outcome.markdown || attachments.length > 0) {
+    await sendText(run, outcome.markdown ?? '', { attachments });
+  }
 }
 
 /** Closes the card of a turn that ended in an error (the error goes on after this). */
@@ -174,7 +187,11 @@ export async function abortCard(run: MessageRun, turn: CardTurn, err: unknown): 
 }
 
 /** A resumed message in card mode: its card gets the stored reply and is closed. */
-export async function resumeCard(run: MessageRun, reply: string): Promise<void> {
+export async function resumeCard(
+  run: MessageRun,
+  reply: string,
+  attachments: readonly StoredAttachment[] = [],
+): Promise<void> {
   const { message, account } = need(run);
   const card = newCard(run, message, account, 0);
   // A stored "send nothing" may follow a card an earlier attempt showed: it is closed, not skipped.
@@ -188,7 +205,7 @@ export async function resumeCard(run: MessageRun, reply: string): Promise<void> 
       );
   }
   run.log.info('card.finished', { calls: outcome.calls, closed: outcome.closed, resumed: true });
-  await afterCard(run, outcome);
+  await afterCard(run, outcome, attachments);
 }
 
 function newCard(

@@ -72,11 +72,10 @@ export async function converse(run: MessageRun): Promise<void> {
       })
     : { text: result.text, mentionIds: [] };
   // Card replies carry no mentions yet (a card has no at block): the card shows the agent's text.
-  const { text: replyText, attachments } = await attachmentsOf(
-    run,
-    { ...result, text: card ? result.text : settled.text },
-    card !== undefined,
-  );
+  const { text: replyText, attachments } = await attachmentsOf(run, {
+    ...result,
+    text: card ? result.text : settled.text,
+  });
   const alongside = remember
     ? appendToHistory(
         run.store,
@@ -97,7 +96,7 @@ export async function converse(run: MessageRun): Promise<void> {
     return sendText(run, replyText, { alongside, attachments, mentionIds: settled.mentionIds });
   }
   try {
-    await finishCard(run, card, { ...result, text: replyText }, alongside);
+    await finishCard(run, card, { ...result, text: replyText }, alongside, attachments);
   } catch (err) {
     await abortCard(run, card, err);
     throw err;
@@ -106,21 +105,15 @@ export async function converse(run: MessageRun): Promise<void> {
 
 /**
  * Uploads the answer's attachments before the reply is stored (lib/pipeline/attachments.ts);
- * the ones that cannot be sent become notes at the end of the text. Card replies carry no
- * attachments yet: each gets a note instead of being dropped silently.
+ * the ones that cannot be sent become notes at the end of the text. In card mode they follow
+ * the closed card (card-turn.ts `afterCard`).
  */
 async function attachmentsOf(
   run: MessageRun,
   result: AgentCallResult,
-  cardMode: boolean,
 ): Promise<{ text: string; attachments: StoredAttachment[] }> {
   const items = result.attachments ?? [];
   if (items.length === 0) return { text: result.text, attachments: [] };
-  if (cardMode) {
-    run.log.warn('reply.attachment_failed', { reason: 'card_mode', items: items.length });
-    const notes = [`(${items.length} attachment(s) not sent: card replies carry no attachments)`];
-    return { text: withAttachmentNotes(result.text, notes), attachments: [] };
-  }
   const { message, account } = need(run);
   const prepared = await prepareAttachments(items, {
     api: run.rt.apiFor(account),

@@ -149,8 +149,9 @@ const resume: Step = async (run) => {
   if (!progress) return undefined;
   await takeSession(run);
   // Card mode: nothing went out as markdown yet, so the stored reply closes the message's card.
-  if (progress.attempted === 0 && cardModeOf(run)) await resumeCard(run, progress.reply);
-  else await sendStored(run, progress);
+  if (progress.attempted === 0 && cardModeOf(run)) {
+    await resumeCard(run, progress.reply, progress.attachments);
+  } else await sendStored(run, progress);
   return { status: 'handled', reason: 'resumed' };
 };
 

@@ -40,7 +40,10 @@ afterEach(async () => {
   ch = agent = files = undefined;
 });
 
-async function start(respond: FakeAgentHttpResponder): Promise<TestChannel> {
+async function start(
+  respond: FakeAgentHttpResponder,
+  channel?: Record<string, unknown>,
+): Promise<TestChannel> {
   files = await startFileServer({
     '/chart.png': { bytes: TINY_PNG, contentType: 'image/png' },
     '/huge.pdf': { bytes: Buffer.alloc(20 * 1024 * 1024 + 1), contentType: 'application/pdf' },
@@ -54,6 +57,7 @@ async function start(respond: FakeAgentHttpResponder): Promise<TestChannel> {
       keepsHistory: false,
       history: { maxTurns: 20, maxChars: 24_000 },
     }),
+    ...(channel ? { channel } : {}),
   });
   return ch;
 }
@@ -293,5 +297,41 @@ describe('a retry after a crash between sends', () => {
     expect(view(c).map((e) => e.msgtype)).toEqual(['markdown', 'markdown', 'file']);
     expect(agent!.requests).toHaveLength(1);
     expect(c.sim.stats().uploads).toBe(2);
+  });
+});
+
+describe('attachments after an AI card (replyMode card)', () => {
+  const CARD = { replyMode: 'card', card: { maxCalls: 5, minIntervalMs: 100, thinkingDelayMs: 0 } };
+
+  it('the text goes into the card, the image and the file follow it, once each', async () => {
+    const c = await start(
+      reply('Here is the report.', () => [chart(), report]),
+      CARD,
+    );
+    const { event } = c.inject({ conversationType: '1', sender: DM_SENDER, text: 'report?' });
+    expect(await c.handle(event)).toEqual({ status: 'handled' });
+    const [card, ...others] = c.sim.cards();
+    expect(others).toEqual([]);
+    expect(card!.state).toBe('finished');
+    expect(card!.params.msgContent).toBe('Here is the report.');
+    expect(view(c).map((v) => [v.via, v.msgtype, v.attachments])).toEqual([
+      ['webhook', 'markdown', [`image:chart.png:${TINY_PNG.length}`]],
+      ['openapi', 'file', [`file:report.pdf:${PDF.length}`]],
+    ]);
+    // A redelivery sends nothing again.
+    expect(await c.handle(event)).toMatchObject({ status: 'duplicate' });
+    expect(c.sim.outbox()).toHaveLength(2);
+    expect(c.sim.uploads()).toHaveLength(2);
+  });
+
+  it('an attachment that cannot be sent is a note in the card; the others still go', async () => {
+    const c = await start(
+      reply('Two files.', () => [{ type: 'file', url: files!.url('/gone.pdf') }, report]),
+      CARD,
+    );
+    await c.handle(c.inject({ conversationType: '1', sender: DM_SENDER, text: 'files?' }).event);
+    const [card] = c.sim.cards();
+    expect(card!.params.msgContent).toMatch(/^Two files\.\n\n.*gone\.pdf could not be sent/s);
+    expect(view(c).map((v) => v.msgtype)).toEqual(['file']);
   });
 });
