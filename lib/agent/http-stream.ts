@@ -21,9 +21,9 @@
 import { AgentError } from './port.js';
 import { sseData } from './sse.js';
 import {
-  describeEndpoint,
   hideSecrets,
   jsonAnswer,
+  openPost,
   type PostJsonInit,
   safeExcerpt,
   transportError,
@@ -61,22 +61,7 @@ export async function streamHttpAgent(
   onText: (textSoFar: string) => void,
   readJson: (json: unknown, status: number) => string,
 ): Promise<string> {
-  const endpoint = describeEndpoint(init.url);
-  const signals = [init.signal];
-  if (init.timeoutMs !== undefined) signals.push(AbortSignal.timeout(init.timeoutMs));
-  const signal = AbortSignal.any(signals);
-  const doFetch = init.fetch ?? fetch;
-  let response: Response;
-  try {
-    response = await doFetch(init.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: STREAM_ACCEPT, ...init.headers },
-      body: JSON.stringify(init.body),
-      signal,
-    });
-  } catch (err) {
-    throw transportError(init, endpoint, signal, err);
-  }
+  const { response, signal, endpoint } = await openPost(init, STREAM_ACCEPT);
   const { status } = response;
   const streamed = /^text\/event-stream\b/i.test(response.headers.get('content-type') ?? '');
   if (status < 200 || status > 299 || !streamed || !response.body) {

@@ -7,33 +7,14 @@
  */
 import { AgentError } from './port.js';
 import { sseData } from './sse.js';
-import { describeEndpoint, type PostJsonInit, safeExcerpt, transportError } from './transport.js';
+import { openPost, type PostJsonInit, safeExcerpt, transportError } from './transport.js';
 
 /** POSTs a streaming completion request; resolves with the whole answer. */
 export async function streamCompletion(
   init: PostJsonInit,
   onText: (textSoFar: string) => void,
 ): Promise<string> {
-  const endpoint = describeEndpoint(init.url);
-  const signals = [init.signal];
-  if (init.timeoutMs !== undefined) signals.push(AbortSignal.timeout(init.timeoutMs));
-  const signal = AbortSignal.any(signals);
-  const doFetch = init.fetch ?? fetch;
-  let response: Response;
-  try {
-    response = await doFetch(init.url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        accept: 'text/event-stream',
-        ...init.headers,
-      },
-      body: JSON.stringify(init.body),
-      signal,
-    });
-  } catch (err) {
-    throw transportError(init, endpoint, signal, err);
-  }
+  const { response, signal, endpoint } = await openPost(init, 'text/event-stream');
   const { status } = response;
   if (status < 200 || status > 299 || !response.body) {
     const text = await response.text().catch(() => '');

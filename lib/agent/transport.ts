@@ -40,23 +40,42 @@ export function describeEndpoint(url: string): string {
   }
 }
 
-/** POSTs `body` as JSON and returns the parsed 2xx answer, or throws an `AgentError`. */
-export async function postJson(init: PostJsonInit): Promise<PostJsonResult> {
+/** An answer still being read: the response, and the signal and endpoint its errors name. */
+export interface OpenedPost {
+  response: Response;
+  signal: AbortSignal;
+  endpoint: string;
+}
+
+/**
+ * POSTs `body` as JSON asking for `accept`, and returns the response unread (a streamed answer
+ * is read as it arrives); a failure before any answer is an `AgentError` like postJson's.
+ */
+export async function openPost(init: PostJsonInit, accept: string): Promise<OpenedPost> {
   const endpoint = describeEndpoint(init.url);
   const signals = [init.signal];
   if (init.timeoutMs !== undefined) signals.push(AbortSignal.timeout(init.timeoutMs));
   const signal = AbortSignal.any(signals);
   const doFetch = init.fetch ?? fetch;
-  let status: number;
-  let text: string;
   try {
     const response = await doFetch(init.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json', ...init.headers },
+      headers: { 'content-type': 'application/json', accept, ...init.headers },
       body: JSON.stringify(init.body),
       signal,
     });
-    status = response.status;
+    return { response, signal, endpoint };
+  } catch (err) {
+    throw transportError(init, endpoint, signal, err);
+  }
+}
+
+/** POSTs `body` as JSON and returns the parsed 2xx answer, or throws an `AgentError`. */
+export async function postJson(init: PostJsonInit): Promise<PostJsonResult> {
+  const { response, signal, endpoint } = await openPost(init, 'application/json');
+  const { status } = response;
+  let text: string;
+  try {
     text = await response.text();
   } catch (err) {
     throw transportError(init, endpoint, signal, err);
