@@ -80,11 +80,13 @@ export interface CardOutcome {
   stuck?: boolean;
 }
 
+type CardState = 'none' | 'open' | 'unavailable' | 'uncertain';
+
 /** One reply's card. Feed it with `onText`, end it with `finish` (exactly once). */
 export class CardReply {
   readonly #o: CardReplyOptions;
   /** `uncertain`: the create got no answer, so the card may exist (it is closed if it does). */
-  #state: 'none' | 'open' | 'unavailable' | 'uncertain' = 'none';
+  #state: CardState = 'none';
   #shown = '';
   #latest = '';
   #calls = 0;
@@ -150,7 +152,8 @@ export class CardReply {
     if (!how.failed && isNoReply(text)) {
       // "Send nothing" (§7): no card when none is shown; one already shown (thinking) is closed
       // with a short note rather than left spinning or emptied.
-      if (this.#state !== 'open' && !how.resumed) return { closed: true, calls: this.#calls };
+      const noCard = (this.#state === 'none' && !how.resumed) || this.#state === 'unavailable';
+      if (noCard) return { closed: true, calls: this.#calls };
       text = NO_REPLY_NOTE;
     }
     const { card, rest } = fitCard(text);
@@ -159,8 +162,10 @@ export class CardReply {
     if (this.#state === 'uncertain') return this.#closeUncertain(card, rest, text, status);
     if (this.#state === 'none') {
       await this.#create(card, status);
-      if ((this.#state as string) !== 'open')
-        return { closed: false, calls: this.#calls, markdown: text };
+      const created = this.#state as CardState;
+      // Refused on a retry, or no answer: the card may exist, so the status call settles it.
+      if (created === 'uncertain') return this.#closeUncertain(card, rest, text, status);
+      if (created !== 'open') return { closed: false, calls: this.#calls, markdown: text };
       if (!this.resumed) return this.#outcome(true, rest);
     }
     try {

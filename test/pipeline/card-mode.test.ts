@@ -143,6 +143,30 @@ describe('card mode: every card closes', () => {
   });
 });
 
+describe('card mode: a resumed card whose create is refused', () => {
+  it('the status call closes the card of the first attempt; no markdown copy', async () => {
+    const r = await cardRig({ respond: { stream: words(4), gapMs: 0 } });
+    r.ch.sim.addFaults({
+      openapi: { path: '/v1.0/card/instances', status: 500, code: 'ServiceUnavailable', count: 1 },
+    });
+    const { event } = r.ch.inject(dm('hi'));
+    await expect(r.ch.handle(event)).rejects.toMatchObject({ code: 'card_close_failed' });
+    // The retry's create (the resume step closing the card) is refused outright, not "exists".
+    r.ch.sim.addFaults({
+      openapi: {
+        path: '/v1.0/card/instances/createAndDeliver',
+        status: 403,
+        code: 'Forbidden.AccessDenied.QpsLimitForAppkeyAndApi',
+      },
+    });
+    expect(await r.ch.handle(event)).toEqual({ status: 'handled', reason: 'resumed' });
+    const card = onlyCard(r);
+    expect(card.state).toBe('finished');
+    expect(card.params.msgContent).toBe(words(4).join(''));
+    expect(r.sent()).toEqual([]);
+  });
+});
+
 describe('card mode: falls back, never fails', () => {
   it('card creation refused: the reply goes out as markdown exactly once', async () => {
     const r = await cardRig({ respond: { stream: words(10), gapMs: 0 } });
