@@ -72,6 +72,8 @@ type Fail = (status: number, code: string, message: string) => void;
 /** The simulator's cards, by `outTrackId`. */
 export class CardBook {
   private readonly cards = new Map<string, SimCard>();
+  /** Told the outTrackId of every card that changed (the chat page's feed, feed.ts). */
+  private readonly observers = new Set<(outTrackId: string) => void>();
 
   constructor(
     private readonly now: () => number,
@@ -82,14 +84,30 @@ export class CardBook {
     return [...this.cards.values()].map((c) => structuredClone(c));
   }
 
+  /** Every card, oldest first, uncopied (read only: the feed's first view). */
+  all(): IterableIterator<SimCard> {
+    return this.cards.values();
+  }
+
   get(outTrackId: string): SimCard | undefined {
     return this.cards.get(outTrackId);
+  }
+
+  /** Calls `listener` with the outTrackId of each card created or changed; returns the unsubscribe. */
+  observe(listener: (outTrackId: string) => void): () => void {
+    this.observers.add(listener);
+    return () => this.observers.delete(listener);
+  }
+
+  private touched(outTrackId: string): void {
+    for (const listener of this.observers) listener(outTrackId);
+    this.changed();
   }
 
   /** Notes a click on the card (card-click.ts pushes its callback). */
   recordCallback(outTrackId: string, callback: CardCallbackRecord): void {
     this.cards.get(outTrackId)?.callbacks?.push(callback);
-    this.changed();
+    this.touched(outTrackId);
   }
 
   /** `POST /v1.0/card/instances/createAndDeliver`. */
@@ -145,7 +163,7 @@ export class CardBook {
     this.cards.set(outTrackId, card);
     if (this.cards.size > MAX_CARDS) this.cards.delete(this.cards.keys().next().value as string);
     this.closeIfStatus(card, params);
-    this.changed();
+    this.touched(outTrackId);
     send(res, 200, {
       success: true,
       result: {
@@ -204,7 +222,7 @@ export class CardBook {
     };
     card.updates.push(update);
     card.params[key] = isFull ? content : `${card.params[key] ?? ''}${content}`;
-    this.changed();
+    this.touched(card.outTrackId);
     send(res, 200, { success: true, result: true });
   }
 
@@ -225,7 +243,7 @@ export class CardBook {
     card.params = byKey ? { ...card.params, ...params } : params;
     card.updates.push({ at: this.now(), kind: 'data', params });
     this.closeIfStatus(card, params);
-    this.changed();
+    this.touched(card.outTrackId);
     send(res, 200, { success: true, result: true });
   }
 

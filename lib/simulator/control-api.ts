@@ -121,6 +121,18 @@ export function handleControl(
     route(sim, res, body, query);
     return;
   }
+  const one = /^\/__sim\/cards\/([^/]+)$/.exec(path);
+  if (one) {
+    if (method !== 'GET') {
+      sendApiError(res, 405, 'methodNotAllowed', `use GET for ${path}`);
+      return;
+    }
+    const outTrackId = safeDecode(one[1] ?? '');
+    const card = sim.card(outTrackId);
+    if (card) sendJson(res, 200, card);
+    else sendApiError(res, 404, 'notFound', `no card with outTrackId "${outTrackId}"`);
+    return;
+  }
   const click = /^\/__sim\/cards\/([^/]+)\/click$/.exec(path);
   if (click) {
     if (method !== 'POST') {
@@ -146,6 +158,7 @@ export function handleControl(
   }
   const known = Object.keys(ROUTES).concat(
     'POST /__sim/connections/<id>/disconnect|drop|stall',
+    'GET /__sim/cards/<outTrackId>',
     'POST /__sim/cards/<outTrackId>/click',
   );
   sendApiError(

@@ -49,6 +49,8 @@ export interface SimulatorControl {
   acks(): AckRecord[];
   /** Every AI card with its space, updates in order and state (`GET /__sim/cards`). */
   cards(): SimCard[];
+  /** One AI card by outTrackId (`GET /__sim/cards/<outTrackId>`), or undefined. */
+  card(outTrackId: string): SimCard | undefined;
   /** Clicks a card button: pushes the card callback frame (`POST /__sim/cards/<id>/click`). */
   tryClickCard(outTrackId: string, body: unknown): ClickResult;
   connections(): ConnectionInfo[];

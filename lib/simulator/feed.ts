@@ -5,10 +5,15 @@
  *   event: message     a pushed robot message with its delivery history and outcome
  *   event: reply       one outbox entry (what the bot sent)
  *   event: connections the stream connections (state per connection)
- * A new client first gets every current item, then `event: ready`. Nothing is computed while
+ *   event: card        an AI card's summary (card-view.ts) when it is created, updated or closed
+ * A new client first gets every current item, then `event: ready`. A card streaming many
+ * updates costs one event per card per flush (the card book names the changed cards; a burst
+ * within one turn of the event loop is sent once, as the card then stands). Nothing is computed while
  * no client listens, so tests and benchmarks that never open the page pay nothing.
  */
 import type { ServerResponse } from 'node:http';
+import { cardView } from './card-view.js';
+import type { CardBook } from './cards.js';
 import type { ConnectionRegistry } from './connections.js';
 import type { InboundRecord, Ledger, OutboxEntry, OutcomeRecord } from './ledger.js';
 
@@ -93,6 +98,9 @@ export class ChatFeed {
   private readonly sent = new Map<string, string>();
   private lastOutboxSeq = 0;
   private lastConnections = '';
+  /** Cards changed since the last flush (outTrackIds, filled by the card book's observer). */
+  private readonly dirtyCards = new Set<string>();
+  private unobserveCards: (() => void) | undefined;
   private scheduled = false;
   private unsubscribe: (() => void) | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
@@ -100,6 +108,7 @@ export class ChatFeed {
   constructor(
     private readonly ledger: Ledger,
     private readonly connections: ConnectionRegistry,
+    private readonly cards?: CardBook,
   ) {}
 
   /** Turns `res` into an event stream: the current state first, then every change. */
@@ -113,6 +122,7 @@ export class ChatFeed {
       sse(res, 'message', messageView(record, this.ledger.outcomes.get(record.messageId)));
     }
     for (const entry of this.ledger.outbox) sse(res, 'reply', replyView(entry));
+    for (const card of this.cards?.all() ?? []) sse(res, 'card', cardView(card));
     sse(res, 'connections', this.connectionList());
     sse(res, 'ready', {});
     if (this.clients.size === 0) this.start();
@@ -138,6 +148,11 @@ export class ChatFeed {
     this.lastOutboxSeq = this.ledger.outbox.at(-1)?.seq ?? 0;
     this.lastConnections = JSON.stringify(this.connectionList());
     this.unsubscribe = this.ledger.subscribe(() => this.schedule());
+    this.dirtyCards.clear();
+    this.unobserveCards = this.cards?.observe((id) => {
+      this.dirtyCards.add(id);
+      this.schedule();
+    });
     this.heartbeat = setInterval(() => {
       for (const res of this.clients) res.write(': keep-alive\n\n');
     }, HEARTBEAT_MS);
@@ -147,6 +162,9 @@ export class ChatFeed {
   private stop(): void {
     this.unsubscribe?.();
     this.unsubscribe = undefined;
+    this.unobserveCards?.();
+    this.unobserveCards = undefined;
+    this.dirtyCards.clear();
     clearInterval(this.heartbeat);
     this.heartbeat = undefined;
   }
@@ -178,6 +196,11 @@ export class ChatFeed {
       const live = new Set(this.ledger.inbound.map((r) => r.messageId));
       for (const id of this.sent.keys()) if (!live.has(id)) this.sent.delete(id);
     }
+    for (const id of this.dirtyCards) {
+      const card = this.cards?.get(id);
+      if (card) events.push(['card', cardView(card)]);
+    }
+    this.dirtyCards.clear();
     const connections = this.connectionList();
     const text = JSON.stringify(connections);
     if (text !== this.lastConnections) {

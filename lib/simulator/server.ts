@@ -70,7 +70,11 @@ class SimulatorServer implements Simulator {
     this.apps = options.apps;
     const { clock } = options;
     const faults = new FaultPlan();
-    this.feed = new ChatFeed(this.ledger, this.registry);
+    const cards = new CardBook(
+      () => clock.now(),
+      () => this.ledger.changed(),
+    );
+    this.feed = new ChatFeed(this.ledger, this.registry, cards);
     this.ctx = {
       options,
       ledger: this.ledger,
@@ -78,10 +82,7 @@ class SimulatorServer implements Simulator {
       tokens: new TokenStore(clock, options.tokenTtlSeconds),
       tickets: new TicketBook(clock, options.ticketTtlMs),
       faults,
-      cards: new CardBook(
-        () => clock.now(),
-        () => this.ledger.changed(),
-      ),
+      cards,
       qps: new QpsLimiter(clock, options.qpsPerApp),
       connections: this.registry,
       dispatcher: new Dispatcher(options, this.ledger, this.registry),
@@ -228,6 +229,10 @@ class SimulatorServer implements Simulator {
   }
   cards(): SimCard[] {
     return this.ctx.cards.list();
+  }
+  card(outTrackId: string): SimCard | undefined {
+    const card = this.ctx.cards.get(outTrackId);
+    return card ? structuredClone(card) : undefined;
   }
   connections() {
     return this.registry.all().map((c) => c.info());

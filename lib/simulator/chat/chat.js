@@ -1,7 +1,8 @@
 // The chat page: a DingTalk-like conversation list over the simulator. Messages are injected
 // with the control API (POST /__sim/messages); everything shown comes from the live feed
 // (GET /__sim/stream, server-sent events): pushed messages with their delivery, ACK,
-// redelivery and the outcome the channel reported, and every reply in the outbox.
+// redelivery and the outcome the channel reported, every reply in the outbox, and every AI card
+// (replyMode card), redrawn in place as it streams, with a Stop button while it shows one.
 // All text reaches the DOM through textContent or the escaping markdown renderer.
 import { escapeHtml, renderMarkdown } from './markdown.js';
 
@@ -14,6 +15,8 @@ const state = {
   /** messageId → conversation key */
   messageHome: new Map(),
   replySeqs: new Set(),
+  /** outTrackIds whose Stop was clicked (the button stays disabled across redraws). */
+  stopping: new Set(),
   active: undefined,
   draft: undefined,
 };
@@ -80,6 +83,22 @@ function onReply(entry) {
     conv.items.set(`out:${entry.seq}`, { kind: 'out', at: entry.at, entry });
     changed(key);
   }
+}
+
+/** A card lives in its space: a group by openConversationId, a DM by the user's staffId. */
+function onCard(view) {
+  const key =
+    view.space.type === 'IM_GROUP'
+      ? conversation(keyOf(view.account, view.space.id), {
+          account: view.account,
+          conversationId: view.space.id,
+          type: '2',
+          title: view.space.id,
+        }).key
+      : dmKeyFor(view.account, view.space.id);
+  const conv = state.conversations.get(key);
+  conv.items.set(`card:${view.outTrackId}`, { kind: 'card', at: view.createdAt, card: view });
+  changed(key);
 }
 
 function onConnections(list) {
@@ -227,6 +246,80 @@ function replyItem(entry) {
   return li;
 }
 
+const CARD_PHASES = {
+  thinking: ['thinking…', 'info'],
+  streaming: ['streaming', 'warn'],
+  finished: ['finished', 'ok'],
+  failed: ['failed', 'bad'],
+};
+
+/** Who clicks a card's Stop: the DM's user, or in a group the last sender before the card. */
+function clickerFor(conv, card) {
+  if (conv.type !== '2' && conv.peer) return conv.peer;
+  let sender;
+  for (const item of conv.items.values()) {
+    if (item.kind === 'in' && item.at <= card.createdAt && item.view.senderStaffId)
+      sender = item.view.senderStaffId;
+  }
+  return sender ?? ($('sender-id').value.trim() || 'manager807');
+}
+
+async function stopCard(conv, card, button) {
+  state.stopping.add(card.outTrackId);
+  button.disabled = true;
+  try {
+    await api(`${cardLink(card)}/click`, {
+      body: JSON.stringify({ userId: clickerFor(conv, card), action: 'stop' }),
+    });
+    logFault(`stop clicked on card ${card.outTrackId}`);
+  } catch (err) {
+    state.stopping.delete(card.outTrackId);
+    button.disabled = false;
+    logFault(`stop failed: ${err.message}`);
+  }
+}
+
+/** The card's own JSON route (`GET`; its click route is below it), as the feed names it. */
+const cardLink = (card) => card.link;
+
+function cardItem(conv, card) {
+  const li = document.createElement('li');
+  li.className = 'msg bot card';
+  li.dataset.outTrackId = card.outTrackId;
+  li.dataset.phase = card.phase;
+  const body = document.createElement('div');
+  body.className = 'body';
+  const who = document.createElement('span');
+  who.className = 'who';
+  who.textContent = `bot · AI card · ${card.updates} update${card.updates === 1 ? '' : 's'}`;
+  const bubble = document.createElement('div');
+  bubble.className = 'bubble';
+  bubble.innerHTML = card.content ? renderMarkdown(card.content) : '<span class="typing">…</span>';
+  const status = document.createElement('div');
+  status.className = 'status';
+  const phase = chip(...(CARD_PHASES[card.phase] ?? [card.phase]));
+  phase.classList.add('phase');
+  const link = document.createElement('a');
+  link.className = 'card-link';
+  link.href = cardLink(card);
+  link.target = '_blank';
+  link.rel = 'noopener';
+  link.textContent = 'card JSON';
+  status.append(phase, link);
+  if (card.showStop && card.state === 'open') {
+    const stop = document.createElement('button');
+    stop.type = 'button';
+    stop.className = 'stop';
+    stop.textContent = 'Stop';
+    stop.disabled = state.stopping.has(card.outTrackId);
+    stop.addEventListener('click', () => stopCard(conv, card, stop));
+    status.append(stop);
+  }
+  body.append(who, bubble, status);
+  li.append(avatar('B', 'bot'), body);
+  return li;
+}
+
 function renderMessages() {
   const list = $('messages');
   const conv = state.conversations.get(state.active);
@@ -245,8 +338,11 @@ function renderMessages() {
   list.replaceChildren();
   if (!conv) return;
   const items = [...conv.items.values()].sort((a, b) => a.at - b.at);
-  for (const item of items)
-    list.append(item.kind === 'in' ? messageItem(item.view) : replyItem(item.entry));
+  for (const item of items) {
+    if (item.kind === 'in') list.append(messageItem(item.view));
+    else if (item.kind === 'card') list.append(cardItem(conv, item.card));
+    else list.append(replyItem(item.entry));
+  }
   list.scrollTop = list.scrollHeight;
 }
 
@@ -421,6 +517,7 @@ async function start() {
   const feed = new EventSource('/__sim/stream');
   feed.addEventListener('message', (e) => onMessage(JSON.parse(e.data)));
   feed.addEventListener('reply', (e) => onReply(JSON.parse(e.data)));
+  feed.addEventListener('card', (e) => onCard(JSON.parse(e.data)));
   feed.addEventListener('connections', (e) => onConnections(JSON.parse(e.data)));
   feed.addEventListener('ready', () => {
     document.body.dataset.ready = 'true';
