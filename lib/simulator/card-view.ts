@@ -5,7 +5,7 @@
  */
 import type { SimCard } from './cards.js';
 
-/** What the page draws: `thinking` (open, no text yet or flowStatus 1), `streaming`, closed. */
+/** What the page draws: `thinking` (open, no text yet), `streaming` (open, text), closed. */
 export type CardPhase = 'thinking' | 'streaming' | 'finished' | 'failed';
 
 /** One card's summary on the feed. */
@@ -33,16 +33,16 @@ export function cardLink(outTrackId: string): string {
   return `/__sim/cards/${encodeURIComponent(outTrackId)}`;
 }
 
-/** The feed's view of a card (§6.4: flowStatus 1 processing shows "thinking", 2 inputting streams). */
+/**
+ * The feed's view of a card. An open card with no text is "thinking" (§6.4 flowStatus 1); once
+ * text streams in it is "streaming" whatever its status says (the channel streams into a card
+ * created as thinking without another status call, card-reply.ts); 3/5 close it.
+ */
 export function cardView(card: SimCard): CardView {
   const content = card.params.msgContent ?? '';
   const flowStatus = card.params.flowStatus;
   const phase: CardPhase =
-    card.state !== 'open'
-      ? card.state
-      : flowStatus === '1' || content === ''
-        ? 'thinking'
-        : 'streaming';
+    card.state !== 'open' ? card.state : content === '' ? 'thinking' : 'streaming';
   return {
     outTrackId: card.outTrackId,
     account: card.account,

@@ -4,7 +4,9 @@
  * runs it) and the test drives the page as a user would. DM → echo; group message without @ →
  * shown as ignored with the channel's reason; a stranger's DM → pairing challenge, approve from
  * the pairing panel → the "approved" DM and the next message answered. The page must log no
- * console error, and the screenshot must be a real PNG of the page.
+ * console error, and the screenshot must be a real PNG of the page. A second demo in card mode
+ * (`DINGTALK_REPLY_MODE=card`, the real openai adapter streaming from the fake OpenAI server on
+ * loopback) shows an AI card fill in and finish, and its Stop button cut a slow answer short.
  * Skipped, with the reason printed, only where no Chromium is installed.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -15,7 +17,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DemoHandle, startDemo } from '../../lib/cli/demo.js';
 import { loadConfig } from '../../lib/config/index.js';
 import { memoryLogger } from '../../lib/log.js';
+import { STOPPED_NOTE } from '../../lib/pipeline/card-turn.js';
 import { ACCESS_APPROVED_TEXT } from '../../lib/policy/pairing.js';
+import type { SimCard } from '../../lib/simulator/index.js';
+import { type FakeOpenAi, lastUserText, startFakeOpenAi } from '../support/fake-openai.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
@@ -24,6 +29,17 @@ if (!hasChromium) {
     `chat-page browser test skipped: no Chromium at ${CHROMIUM} (apt-get install -y chromium)`,
   );
 }
+
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 const stateDir = mkdtempSync(join(tmpdir(), 'dingtalk-chat-'));
 const profileDir = mkdtempSync(join(tmpdir(), 'dingtalk-chromium-'));
@@ -56,16 +72,7 @@ describe.skipIf(!hasChromium)('the chat page in Chromium', () => {
       executablePath: CHROMIUM,
       headless: true,
       viewport: { width: 1200, height: 760 },
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
+      args: CHROMIUM_ARGS,
     });
     page = browser.pages()[0] ?? (await browser.newPage());
     page.on('console', (msg) => {
@@ -182,4 +189,138 @@ describe.skipIf(!hasChromium)('the chat page in Chromium', () => {
     }
     expect(consoleErrors).toEqual([]);
   });
+});
+
+describe.skipIf(!hasChromium)('AI cards on the chat page (card mode)', () => {
+  const cardStateDir = mkdtempSync(join(tmpdir(), 'dingtalk-chat-cards-'));
+  const cardProfileDir = mkdtempSync(join(tmpdir(), 'dingtalk-chromium-cards-'));
+  let cardDemo: DemoHandle;
+  let cardBrowser: BrowserContext;
+  let ai: FakeOpenAi;
+  let cardPage: Page;
+  const errors: string[] = [];
+  /** Long enough that the click always lands while it streams (a bound, not an assertion). */
+  const slow = Array.from({ length: 400 }, (_, i) => `w${i} `);
+
+  beforeAll(async () => {
+    ai = await startFakeOpenAi({
+      respond: (req) =>
+        lastUserText(req).includes('slow')
+          ? { stream: slow, gapMs: 25 }
+          : { stream: ['Hello ', '**card** ', 'world ', 'done.'], gapMs: 250 },
+    });
+    const env = {
+      PATH: process.env.PATH,
+      PORT: '0',
+      DINGTALK_SIMULATOR_PORT: '0',
+      STATE_BACKEND: 'memory',
+      STATE_DIR: cardStateDir,
+      AGENT: 'openai',
+      AGENT_BASE_URL: ai.baseUrl,
+      AGENT_MODEL: 'fake-model',
+      DINGTALK_REPLY_MODE: 'card',
+      DINGTALK_CARD_MAX_CALLS: '50',
+      DINGTALK_CARD_MIN_INTERVAL_MS: '100',
+      DINGTALK_CARD_THINKING_DELAY_MS: '0',
+      DINGTALK_CARD_STOP_POLL_MS: '200',
+    };
+    cardDemo = await startDemo(env, loadConfig(env), {
+      logger: memoryLogger('warn'),
+      simulatorLogger: memoryLogger('warn'),
+      healthHost: '127.0.0.1',
+    });
+    cardBrowser = await chromium.launchPersistentContext(cardProfileDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      viewport: { width: 1200, height: 760 },
+      args: CHROMIUM_ARGS,
+    });
+    cardPage = cardBrowser.pages()[0] ?? (await cardBrowser.newPage());
+    cardPage.on('console', (msg) => {
+      if (msg.type() === 'error') errors.push(msg.text());
+    });
+    cardPage.on('pageerror', (err) => errors.push(err.message));
+    await cardPage.goto(cardDemo.chatUrl);
+    await cardPage.waitForSelector('body[data-ready="true"]');
+    await cardPage.waitForSelector('#link-state.up');
+    await cardPage.selectOption('#new-type', '1');
+    await cardPage.click('#new-conversation button[type="submit"]');
+  }, 30_000);
+
+  afterAll(async () => {
+    await cardBrowser?.close();
+    await cardDemo?.stop();
+    await ai?.close();
+    rmSync(cardStateDir, { recursive: true, force: true });
+    rmSync(cardProfileDir, { recursive: true, force: true });
+  });
+
+  async function ask(text: string) {
+    await cardPage.fill('#sender-id', 'manager807');
+    await cardPage.fill('#text', text);
+    await cardPage.press('#text', 'Enter');
+  }
+
+  it('shows a streaming card fill in, rendered as markdown, and finish', async () => {
+    await ask('tell me');
+    const card = cardPage.locator('#messages li.msg.bot.card').last();
+    await cardPage.locator('#messages li.msg.bot.card[data-phase="streaming"]').waitFor();
+    const outTrackId = (await card.getAttribute('data-out-track-id'))!;
+    // While it streams the card shows part of the answer and its Stop button.
+    expect(await card.locator('.bubble').textContent()).not.toContain('done.');
+    expect(await card.locator('button.stop').count()).toBe(1);
+    await cardPage
+      .locator(
+        `#messages li.msg.bot.card[data-phase="finished"][data-out-track-id="${outTrackId}"]`,
+      )
+      .waitFor();
+    expect(await card.locator('.bubble').textContent()).toBe('Hello card world done.');
+    expect(await card.locator('.bubble strong').textContent()).toBe('card');
+    expect(await card.locator('.phase').textContent()).toBe('finished');
+    expect(await card.locator('button.stop').count()).toBe(0);
+    // The link is the card's JSON record: the same content, its updates in order.
+    const href = (await card.locator('a.card-link').getAttribute('href'))!;
+    expect(href).toBe(`/__sim/cards/${encodeURIComponent(outTrackId)}`);
+    const record = (await cardPage.evaluate(
+      async (url) => (await fetch(url)).json(),
+      href,
+    )) as SimCard;
+    expect(record).toMatchObject({ outTrackId, state: 'finished' });
+    expect(record.params.msgContent).toBe('Hello **card** world done.');
+    expect(record.updates.length).toBeGreaterThanOrEqual(2);
+    // No markdown copy beside the card: the card is the reply.
+    expect(await cardPage.locator('#messages li.msg.bot:not(.card)').count()).toBe(0);
+  });
+
+  it('stops a slow answer with the card’s Stop button', async () => {
+    await ask('a slow one please');
+    const streaming = cardPage.locator('#messages li.msg.bot.card[data-phase="streaming"]');
+    await streaming.waitFor();
+    const outTrackId = (await streaming.getAttribute('data-out-track-id'))!;
+    const card = cardPage.locator(`#messages li.msg.bot.card[data-out-track-id="${outTrackId}"]`);
+    await card.locator('button.stop').click();
+    await cardPage
+      .locator(
+        `#messages li.msg.bot.card[data-phase="finished"][data-out-track-id="${outTrackId}"]`,
+      )
+      .waitFor({ timeout: 15_000 });
+    const text = (await card.locator('.bubble').textContent()) ?? '';
+    expect(text).toContain(STOPPED_NOTE);
+    expect(text).not.toContain('w399');
+    expect(await card.locator('button.stop').count()).toBe(0);
+    // The click went to the simulator's click route as the DM's user.
+    const recorded = cardDemo.sim.card(outTrackId)!;
+    expect(recorded.callbacks).toEqual([
+      expect.objectContaining({ userId: 'manager807', action: 'stop' }),
+    ]);
+    // The click's callback push is no chat message: the page keeps its one conversation.
+    await cardPage
+      .locator('#fault-log li', { hasText: `stop clicked on card ${outTrackId}` })
+      .waitFor();
+    expect(await cardPage.locator('#conversations li').allTextContents()).toEqual(['张DM: 张三']);
+    if (process.env.CHAT_CARD_SCREENSHOT_OUT) {
+      await cardPage.screenshot({ path: process.env.CHAT_CARD_SCREENSHOT_OUT });
+    }
+    expect(errors).toEqual([]);
+  }, 20_000);
 });

@@ -100,6 +100,32 @@ describe('simulator AI cards', () => {
     );
   });
 
+  it('GET /__sim/cards/<outTrackId> answers one card; an unknown one is a 404 with a JSON error', async () => {
+    const { sim, cards, conversationId } = await rig();
+    await cards.create('card/one', 't', { type: 'group', conversationId }, params('a'));
+    await cards.create('card_two', 't', { type: 'group', conversationId }, params('b'));
+    await cards.stream('card_two', 'bc', { finalize: true });
+    const one = await call(`${sim.url}/__sim/cards/${encodeURIComponent('card/one')}`);
+    expect(one.status).toBe(200);
+    expect(one.body).toEqual((await call(`${sim.url}/__sim/cards`)).body[0]);
+    const two = await call(`${sim.url}/__sim/cards/card_two`);
+    expect(two.body).toMatchObject({ outTrackId: 'card_two', params: { msgContent: 'bc' } });
+    expect(two.body.updates).toEqual([
+      expect.objectContaining({ content: 'bc', isFinalize: true }),
+    ]);
+    const unknown = await call(`${sim.url}/__sim/cards/card_nope`);
+    expect(unknown.status).toBe(404);
+    expect(unknown.body).toMatchObject({
+      code: 'notFound',
+      message: 'no card with outTrackId "card_nope"',
+    });
+    const wrongMethod = await call(`${sim.url}/__sim/cards/card_two`, { body: {} });
+    expect(wrongMethod.status).toBe(405);
+    // The in-process method hands out a copy: changing it does not change the card.
+    sim.card('card_two')!.params.msgContent = 'changed';
+    expect(sim.card('card_two')!.params.msgContent).toBe('bc');
+  });
+
   it('injected card faults and the QPS bucket answer 403 QpsLimit', async () => {
     const { sim, cards, conversationId } = await rig();
     sim.addFaults({ openapi: { path: '/v1.0/card/streaming', count: 1 } });

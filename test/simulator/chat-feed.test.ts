@@ -1,10 +1,13 @@
 /**
  * The chat page's server side: static files, the live feed (SSE) of pushes, ACKs,
- * redeliveries, reported outcomes and replies, and the demo owner routes with their guards.
+ * redeliveries, reported outcomes, replies and AI cards, and the demo owner routes with their
+ * guards. Cards are made through the project's card client (lib/dingtalk/cards.ts) over HTTP.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { demoOwnerOperations } from '../../lib/cli/demo.js';
 import { loadConfig } from '../../lib/config/index.js';
+import { clearTokenCache, DingTalkApi } from '../../lib/dingtalk/api.js';
+import { CardApi, FlowStatus } from '../../lib/dingtalk/cards.js';
 import { TOPIC_ROBOT } from '../../lib/dingtalk/payload.js';
 import { startPairing } from '../../lib/policy/pairing-store.js';
 import { MemoryStateStore } from '../../lib/state/memory.js';
@@ -165,6 +168,100 @@ describe('the live feed (GET /__sim/stream)', () => {
     });
     expect(unknown.status).toBe(400);
     expect(unknown.body.message).toContain('pushed no message "nope"');
+  });
+});
+
+describe('AI cards on the live feed', () => {
+  async function cardRig() {
+    clearTokenCache();
+    const sim = await simulator();
+    // A DM from the user makes them known to the org directory (a DM card needs a known staffId).
+    sim.injectMessage({ conversationType: '1', sender: { staffId: 'manager807' }, text: 'hi' });
+    const api = new DingTalkApi({ ...APP, apiBase: sim.apiBase, maxAttempts: 1 });
+    return { sim, cards: new CardApi(api, { maxAttempts: 1 }) };
+  }
+  const isCard = (id: string, more: (d: SseEvent['data']) => boolean = () => true) => {
+    return (e: SseEvent) => e.event === 'card' && e.data.outTrackId === id && more(e.data);
+  };
+
+  it('sends a card event when a card is created, streams and closes, with its summary', async () => {
+    const { sim, cards } = await cardRig();
+    const feed = await openFeed(sim.url);
+    await feed.next((e) => e.event === 'ready');
+    await cards.create(
+      'card_feed',
+      'any.template.schema',
+      { type: 'dm', staffId: 'manager807' },
+      { flowStatus: FlowStatus.processing, msgContent: '', showStop: 'true' },
+    );
+    const created = await feed.next(isCard('card_feed'));
+    expect(created.data).toEqual({
+      outTrackId: 'card_feed',
+      account: APP.accountId,
+      space: { type: 'IM_ROBOT', id: 'manager807' },
+      state: 'open',
+      phase: 'thinking',
+      content: '',
+      flowStatus: '1',
+      showStop: true,
+      updates: 0,
+      createdAt: expect.any(Number),
+      link: '/__sim/cards/card_feed',
+    });
+    await cards.stream('card_feed', '**Hel', { finalize: false });
+    const streaming = await feed.next(isCard('card_feed', (d) => d.content !== ''));
+    expect(streaming.data).toMatchObject({ phase: 'streaming', content: '**Hel', updates: 1 });
+    await cards.stream('card_feed', '**Hello** world', { finalize: true });
+    await cards.update('card_feed', { flowStatus: FlowStatus.finished, showStop: 'false' });
+    const closed = await feed.next(isCard('card_feed', (d) => d.state !== 'open'));
+    expect(closed.data).toMatchObject({
+      state: 'finished',
+      phase: 'finished',
+      content: '**Hello** world',
+      showStop: false,
+      updates: 3,
+      closedAt: expect.any(Number),
+    });
+    // The link is the card's own route, with every update in order.
+    const record = await call(`${sim.url}${closed.data.link}`);
+    expect(record.status).toBe(200);
+    expect(record.body.updates).toHaveLength(3);
+    expect(record.body.params.msgContent).toBe('**Hello** world');
+  });
+
+  it('a group card carries its space; a failed card says so; a new page gets the cards first', async () => {
+    const { sim, cards } = await cardRig();
+    const { conversationId } = sim.injectMessage({
+      conversationType: '2',
+      conversationTitle: 'Cards',
+      sender: { staffId: 'manager807' },
+      text: 'hi',
+      atBot: true,
+    });
+    await cards.create(
+      'card_group',
+      't',
+      { type: 'group', conversationId },
+      { flowStatus: FlowStatus.inputting, msgContent: 'partial' },
+    );
+    await cards.update('card_group', { flowStatus: FlowStatus.failed });
+    const feed = await openFeed(sim.url);
+    const first = await feed.next((e) => e.event === 'card' || e.event === 'ready');
+    expect(first.event).toBe('card');
+    expect(first.data).toMatchObject({
+      outTrackId: 'card_group',
+      space: { type: 'IM_GROUP', id: conversationId },
+      state: 'failed',
+      phase: 'failed',
+      content: 'partial',
+      showStop: false,
+      updates: 1,
+    });
+    await feed.next((e) => e.event === 'ready');
+    // A click on the card (its callback is recorded on it) is a change the page hears of too.
+    sim.clickCard('card_group', { userId: 'manager807', action: 'stop' });
+    const clicked = await feed.next(isCard('card_group'));
+    expect(clicked.data.outTrackId).toBe('card_group');
   });
 });
 

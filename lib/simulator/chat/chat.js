@@ -35,7 +35,8 @@ function conversation(key, init) {
 }
 
 function onMessage(view) {
-  if (!view.conversationId) return; // an EVENT push, not a chat message
+  // An EVENT push or a card callback (a click: it shows on its card), not a chat message.
+  if (!view.conversationId || !view.conversationType) return;
   const key = keyOf(view.account, view.conversationId);
   const isGroup = view.conversationType === '2';
   const conv = conversation(key, {
