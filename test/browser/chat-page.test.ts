@@ -292,6 +292,23 @@ describe.skipIf(!hasChromium)('AI cards on the chat page (card mode)', () => {
     expect(await cardPage.locator('#messages li.msg.bot:not(.card)').count()).toBe(0);
   });
 
+  it('shows a group card in its group (matched by the card’s space)', async () => {
+    await cardPage.selectOption('#new-type', '2');
+    await cardPage.fill('#new-title', '卡片群');
+    await cardPage.click('#new-conversation button[type="submit"]');
+    await cardPage.check('#at-bot');
+    await ask('group question');
+    const card = cardPage.locator('#messages li.msg.bot.card[data-phase="finished"]');
+    await card.waitFor();
+    expect(await card.locator('.bubble').textContent()).toBe('Hello card world done.');
+    expect(await cardPage.textContent('#chat-title')).toBe('卡片群');
+    const outTrackId = (await card.getAttribute('data-out-track-id'))!;
+    expect(cardDemo.sim.card(outTrackId)!.space.type).toBe('IM_GROUP');
+    // Back to the DM for the next test; the DM still shows only its own card.
+    await cardPage.click('#conversations li:first-child');
+    expect(await cardPage.locator('#messages li.msg.bot.card').count()).toBe(1);
+  });
+
   it('stops a slow answer with the card’s Stop button', async () => {
     await ask('a slow one please');
     const streaming = cardPage.locator('#messages li.msg.bot.card[data-phase="streaming"]');
@@ -313,11 +330,14 @@ describe.skipIf(!hasChromium)('AI cards on the chat page (card mode)', () => {
     expect(recorded.callbacks).toEqual([
       expect.objectContaining({ userId: 'manager807', action: 'stop' }),
     ]);
-    // The click's callback push is no chat message: the page keeps its one conversation.
+    // The click's callback push is no chat message: no conversation appears for it.
     await cardPage
       .locator('#fault-log li', { hasText: `stop clicked on card ${outTrackId}` })
       .waitFor();
-    expect(await cardPage.locator('#conversations li').allTextContents()).toEqual(['张DM: 张三']);
+    expect(await cardPage.locator('#conversations li').allTextContents()).toEqual([
+      '张DM: 张三',
+      '卡卡片群',
+    ]);
     if (process.env.CHAT_CARD_SCREENSHOT_OUT) {
       await cardPage.screenshot({ path: process.env.CHAT_CARD_SCREENSHOT_OUT });
     }
