@@ -7,7 +7,10 @@
  *
  * The owner routes change the channel's state, so they answer only loopback peers, only JSON
  * POSTs (a cross-site form cannot send `application/json` without a CORS preflight, which this
- * server never grants) and only requests whose Origin, when sent, is this server.
+ * server never grants) and only requests whose Origin, when sent, is this server. The card
+ * click the page's Stop button sends (`POST /__sim/cards/<outTrackId>/click`, a control route)
+ * gets the browser half of that rule (refuseCrossSite): a browser request must come from this
+ * server's own page, as JSON; clients that send no Origin (tests, curl) are unaffected.
  */
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -79,6 +82,17 @@ async function serveStatic(res: ServerResponse, name: string): Promise<void> {
     'cache-control': 'no-cache',
   });
   res.end(bytes);
+}
+
+/** Why a browser request from another site (or a non-JSON one from a browser) is refused. */
+export function refuseCrossSite(req: IncomingMessage): string | undefined {
+  const origin = header(req, 'origin');
+  if (origin === undefined) return undefined;
+  if (origin !== `http://${header(req, 'host')}`)
+    return `cross-origin requests are refused (Origin ${origin})`;
+  if (!(header(req, 'content-type') ?? '').startsWith('application/json'))
+    return 'send the request as application/json';
+  return undefined;
 }
 
 function refuseOwnerRequest(req: IncomingMessage, method: string): string | undefined {

@@ -11,7 +11,7 @@ import { handleGatewayOpen } from './gateway.js';
 import { BodyTooLargeError, readBody, requestUrl, sendApiError } from './http-io.js';
 import { handleMediaUpload, UPLOAD_BODY_MAX_BYTES } from './media-upload.js';
 import { handleOpenApi, isOpenApiRoute, serveFile } from './openapi.js';
-import { handlePage, isPageRoute } from './page-routes.js';
+import { handlePage, isPageRoute, refuseCrossSite } from './page-routes.js';
 import { handleAccessToken, handleLegacyGetToken } from './token-routes.js';
 import { handleSessionWebhook } from './webhook.js';
 
@@ -45,6 +45,11 @@ async function dispatch(
     return serveFile(ctx, res, path.slice('/__files/'.length));
   }
   if (isPageRoute(method, path)) return handlePage(ctx, req, res, method, path, body);
+  if (method === 'POST' && /^\/__sim\/cards\/[^/]+\/click$/.test(path)) {
+    // The chat page's Stop button: another site's page must not click it (page-routes.ts).
+    const refused = refuseCrossSite(req);
+    if (refused) return sendApiError(res, 403, 'forbidden', refused);
+  }
   if (path.startsWith('/__sim/'))
     return handleControl(control, method, path, url.searchParams, res, body);
   if (isOpenApiRoute(method, path)) return handleOpenApi(ctx, req, res, path, body);

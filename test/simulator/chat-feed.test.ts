@@ -263,6 +263,37 @@ describe('AI cards on the live feed', () => {
     const clicked = await feed.next(isCard('card_group'));
     expect(clicked.data.outTrackId).toBe('card_group');
   });
+
+  it('the Stop click from a browser must come from this server’s page, as JSON', async () => {
+    const { sim, cards } = await cardRig();
+    await cards.create(
+      'card_csrf',
+      't',
+      { type: 'dm', staffId: 'manager807' },
+      {
+        flowStatus: FlowStatus.inputting,
+        msgContent: 'x',
+        showStop: 'true',
+      },
+    );
+    const route = `${sim.url}/__sim/cards/card_csrf/click`;
+    const body = { userId: 'manager807', action: 'stop' };
+    const crossSite = await call(route, { body, headers: { origin: 'http://evil.example' } });
+    expect(crossSite.status).toBe(403);
+    expect(crossSite.body.message).toContain('cross-origin');
+    const host = new URL(sim.url).host;
+    const plain = await call(route, {
+      raw: JSON.stringify(body),
+      headers: { origin: `http://${host}`, 'content-type': 'text/plain' },
+    });
+    expect(plain.status).toBe(403);
+    expect(sim.card('card_csrf')!.callbacks).toEqual([]);
+    const samePage = await call(route, { body, headers: { origin: `http://${host}` } });
+    expect(samePage.status).toBe(200);
+    expect(sim.card('card_csrf')!.callbacks).toEqual([
+      expect.objectContaining({ userId: 'manager807', action: 'stop' }),
+    ]);
+  });
 });
 
 describe('demo owner routes (pairing panel)', () => {
