@@ -48,7 +48,8 @@ const ROUTES: Record<string, ControlRoute> = {
     if (!Number.isInteger(since) || since < 0) {
       return bad(res, '`since` must be a non-negative integer (an outbox seq)');
     }
-    sendJson(res, 200, sim.outbox(since));
+    // AI card replies are not outbox messages: the answer links to where they are (issue 13).
+    sendJson(res, 200, sim.outbox(since), { link: '</__sim/cards>; rel="related"' });
   },
   'GET /__sim/uploads': (sim, res) => sendJson(res, 200, sim.uploads()),
   'GET /__sim/acks': (sim, res) => sendJson(res, 200, sim.acks()),

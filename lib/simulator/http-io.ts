@@ -45,11 +45,17 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /** Sends a JSON body with DingTalk's content type. */
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
     'content-type': JSON_TYPE,
     'content-length': Buffer.byteLength(text),
+    ...headers,
   });
   res.end(text);
 }

@@ -72,6 +72,10 @@ describe('sessionWebhook sends (§5)', () => {
     expect(sim.outbox(5).map((e) => e.seq)).toEqual([6]);
     const viaHttp = await call(`${sim.url}/__sim/outbox?since=4`);
     expect(viaHttp.body.map((e: { seq: number }) => e.seq)).toEqual([5, 6]);
+    // AI cards live beside the outbox: its answer links to them.
+    const res = await fetch(`${sim.url}/__sim/outbox`);
+    expect(res.headers.get('link')).toBe('</__sim/cards>; rel="related"');
+    await res.body?.cancel();
   });
 
   it('answers 300001 for unknown and expired sessions', async () => {
