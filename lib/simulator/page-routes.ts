@@ -26,6 +26,8 @@ const STATIC: Record<string, string> = {
   'index.html': 'text/html; charset=utf-8',
   'chat.css': 'text/css; charset=utf-8',
   'chat.js': 'text/javascript; charset=utf-8',
+  'card-item.js': 'text/javascript; charset=utf-8',
+  'dom.js': 'text/javascript; charset=utf-8',
   'markdown.js': 'text/javascript; charset=utf-8',
 };
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);

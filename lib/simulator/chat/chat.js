@@ -4,9 +4,10 @@
 // redelivery and the outcome the channel reported, every reply in the outbox, and every AI card
 // (replyMode card), redrawn in place as it streams, with a Stop button while it shows one.
 // All text reaches the DOM through textContent or the escaping markdown renderer.
+import { cardItem } from './card-item.js';
+import { $, api, avatar, chip } from './dom.js';
 import { escapeHtml, renderMarkdown } from './markdown.js';
 
-const $ = (id) => document.getElementById(id);
 const state = {
   apps: [],
   demo: false,
@@ -122,13 +123,6 @@ function changed(key) {
   });
 }
 
-function avatar(text, kind) {
-  const span = document.createElement('span');
-  span.className = `avatar ${kind ?? ''}`;
-  span.textContent = [...(text || '?')].slice(0, 1).join('').toUpperCase();
-  return span;
-}
-
 function renderConversations() {
   const list = $('conversations');
   list.replaceChildren();
@@ -149,13 +143,6 @@ function renderConversations() {
       state.draft.type === '2' ? `New group: ${state.draft.title}` : 'New DM with the bot';
     list.append(li);
   }
-}
-
-function chip(text, tone) {
-  const span = document.createElement('span');
-  span.className = `chip ${tone ?? ''}`;
-  span.textContent = text;
-  return span;
 }
 
 const STATE_CHIPS = {
@@ -247,80 +234,6 @@ function replyItem(entry) {
   return li;
 }
 
-const CARD_PHASES = {
-  thinking: ['thinking…', 'info'],
-  streaming: ['streaming', 'warn'],
-  finished: ['finished', 'ok'],
-  failed: ['failed', 'bad'],
-};
-
-/** Who clicks a card's Stop: the DM's user, or in a group the last sender before the card. */
-function clickerFor(conv, card) {
-  if (conv.type !== '2' && conv.peer) return conv.peer;
-  let sender;
-  for (const item of conv.items.values()) {
-    if (item.kind === 'in' && item.at <= card.createdAt && item.view.senderStaffId)
-      sender = item.view.senderStaffId;
-  }
-  return sender ?? ($('sender-id').value.trim() || 'manager807');
-}
-
-async function stopCard(conv, card, button) {
-  state.stopping.add(card.outTrackId);
-  button.disabled = true;
-  try {
-    await api(`${cardLink(card)}/click`, {
-      body: JSON.stringify({ userId: clickerFor(conv, card), action: 'stop' }),
-    });
-    logFault(`stop clicked on card ${card.outTrackId}`);
-  } catch (err) {
-    state.stopping.delete(card.outTrackId);
-    button.disabled = false;
-    logFault(`stop failed: ${err.message}`);
-  }
-}
-
-/** The card's own JSON route (`GET`; its click route is below it), as the feed names it. */
-const cardLink = (card) => card.link;
-
-function cardItem(conv, card) {
-  const li = document.createElement('li');
-  li.className = 'msg bot card';
-  li.dataset.outTrackId = card.outTrackId;
-  li.dataset.phase = card.phase;
-  const body = document.createElement('div');
-  body.className = 'body';
-  const who = document.createElement('span');
-  who.className = 'who';
-  who.textContent = `bot · AI card · ${card.updates} update${card.updates === 1 ? '' : 's'}`;
-  const bubble = document.createElement('div');
-  bubble.className = 'bubble';
-  bubble.innerHTML = card.content ? renderMarkdown(card.content) : '<span class="typing">…</span>';
-  const status = document.createElement('div');
-  status.className = 'status';
-  const phase = chip(...(CARD_PHASES[card.phase] ?? [card.phase]));
-  phase.classList.add('phase');
-  const link = document.createElement('a');
-  link.className = 'card-link';
-  link.href = cardLink(card);
-  link.target = '_blank';
-  link.rel = 'noopener';
-  link.textContent = 'card JSON';
-  status.append(phase, link);
-  if (card.showStop && card.state === 'open') {
-    const stop = document.createElement('button');
-    stop.type = 'button';
-    stop.className = 'stop';
-    stop.textContent = 'Stop';
-    stop.disabled = state.stopping.has(card.outTrackId);
-    stop.addEventListener('click', () => stopCard(conv, card, stop));
-    status.append(stop);
-  }
-  body.append(who, bubble, status);
-  li.append(avatar('B', 'bot'), body);
-  return li;
-}
-
 function renderMessages() {
   const list = $('messages');
   const conv = state.conversations.get(state.active);
@@ -341,7 +254,8 @@ function renderMessages() {
   const items = [...conv.items.values()].sort((a, b) => a.at - b.at);
   for (const item of items) {
     if (item.kind === 'in') list.append(messageItem(item.view));
-    else if (item.kind === 'card') list.append(cardItem(conv, item.card));
+    else if (item.kind === 'card')
+      list.append(cardItem(conv, item.card, { stopping: state.stopping, logFault }));
     else list.append(replyItem(item.entry));
   }
   list.scrollTop = list.scrollHeight;
@@ -351,18 +265,6 @@ function select(key) {
   state.active = key;
   state.draft = undefined;
   changed(key);
-}
-
-async function api(path, init) {
-  const res = await fetch(
-    path,
-    init?.body
-      ? { method: 'POST', headers: { 'content-type': 'application/json' }, ...init }
-      : init,
-  );
-  const body = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error(body.message ?? `${res.status} ${res.statusText}`);
-  return body;
 }
 
 async function send(event) {
