@@ -8,6 +8,7 @@
  *                                             ─► reconcile inbound log ⇄ outbox
  */
 import { loadConfig } from '../../lib/config/index.js';
+import { outTrackIdFor } from '../../lib/dingtalk/cards.js';
 import { createInProcessForwarder } from '../../lib/forward/inprocess.js';
 import { createLogger, type Logger } from '../../lib/log.js';
 import { createMessageHandler } from '../../lib/pipeline/index.js';
@@ -214,6 +215,7 @@ async function startChannel(
   });
   const book = new FaultBook();
   const ledger = new CardLedger();
+  const plannedByToken = new Map(plan.messages.map((m) => [m.token, m]));
   let relay: Relay | undefined;
   let streaming: Awaited<ReturnType<typeof startStreamingAgent>> | undefined;
   const close = async () => {
@@ -228,7 +230,14 @@ async function startChannel(
     const overrunMs = options.handlerBudgetMs + FORWARDER_GRACE_MS + 500;
     const rt = await createRuntime(config, {
       store: chaosStore(store.store, book),
-      agent: chaosAgent(book, overrunMs, streaming.agent),
+      agent: chaosAgent(book, overrunMs, streaming.agent, (request) => {
+        // The sender clicks Stop on the card of this message (the §2.4 frame, via the relay).
+        const token = request.text.split(/\s/)[0] ?? '';
+        const planned = plannedByToken.get(token);
+        if (!planned) return;
+        const outTrackId = outTrackIdFor(request.accountId, request.messageId);
+        sim.tryClickCard(outTrackId, { userId: planned.staffId, action: 'stop' });
+      }),
       logger,
       replyReserveMs: options.replyReserveMs,
       webhookTimeoutMs: CHAOS_WEBHOOK_TIMEOUT_MS,

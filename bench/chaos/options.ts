@@ -17,6 +17,7 @@ export const MESSAGE_FAULTS = [
   'oversized_reply', // the agent answers 420 KB: cut to the reply bound, sent in many chunks, once
   'oversized_input', // the message text is over the input bound: one short note, no agent call
   'store_hang', // the store never answers the reply write: the deadline ends the attempt
+  'card_stop', // card mode: the user clicks the card's Stop while it streams (a no-op elsewhere)
 ] as const;
 
 /** Faults injected into the simulator (connections, DingTalk APIs) every `faultEvery` messages. */

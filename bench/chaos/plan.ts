@@ -51,7 +51,9 @@ export function planChaos(options: ChaosOptions): ChaosPlan {
     const group = rng.chance(options.groupShare);
     const accountIndex = index % options.accounts;
     const card = group ? rng.chance(options.cardShare) : isCardAccount(accountIndex, options);
-    const fault = rng.chance(options.messageFaultRate) ? nextMessageFault() : undefined;
+    const picked = rng.chance(options.messageFaultRate) ? nextMessageFault() : undefined;
+    // A Stop click needs a card: on a markdown message it is dropped from the plan.
+    const fault = picked === 'card_stop' && !card ? undefined : picked;
     const id = `s${options.seed}m${index}`;
     messages.push({
       index,

@@ -11,6 +11,7 @@
  * finished or failed) is a card left spinning.
  */
 import { outTrackIdFor } from '../../lib/dingtalk/cards.js';
+import { STOPPED_NOTE } from '../../lib/pipeline/card-turn.js';
 import type { InboundRecord, OutboxEntry, SimCard } from '../../lib/simulator/index.js';
 import type { MessageFault } from './options.js';
 import type { SentMessage, SentPoison } from './traffic.js';
@@ -59,6 +60,8 @@ export interface CardFigures {
   markdownFallbacks: number;
   /** Card-mode messages whose long reply went on as markdown after the card. */
   spilledOver: number;
+  /** Cards the sender stopped (Stop clicked; finished with what they showed and the note). */
+  stopped: number;
   /** outTrackIds of the unfinished cards. */
   open: string[];
 }
@@ -125,6 +128,9 @@ export function reconcile(input: {
       unfinished: cards.filter((c) => c.state === 'open').length,
       markdownFallbacks: 0,
       spilledOver: 0,
+      stopped: cards.filter(
+        (c) => c.state === 'finished' && (c.params.msgContent ?? '').endsWith(STOPPED_NOTE),
+      ).length,
       open: cards.filter((c) => c.state === 'open').map((c) => c.outTrackId),
     },
   };

@@ -44,6 +44,7 @@ export function formatChaosReport(r: ChaosResult): string[] {
     `  left unfinished  ${pad(r.cards.unfinished)}   (still spinning at the end, after every retry)`,
     `  markdown instead ${pad(r.cards.markdownFallbacks)}   (card refused: the reply went out as markdown, once)`,
     `  spilled over     ${pad(r.cards.spilledOver)}   (the rest of a long reply as markdown after its card)`,
+    `  stopped          ${pad(r.cards.stopped)}   (Stop clicked while streaming: finished with the text so far, of ${r.faults.fired.card_stop ?? 0} clicks)`,
     `  paid card calls  ${pad(r.cardCalls.total)}   (max ${r.cardCalls.maxPerAttempt} per attempt, budget ${r.cardCalls.budget}; max ${r.cardCalls.maxPerMessage} per message over its retries, ${r.cardCalls.messagesOverOneBudget} messages above one budget; ${r.cardCalls.qpsRefused} QPS and ${r.cardCalls.authRefused} stale-token refusals not charged)`,
   ];
   if (r.lost.length > 0) lines.push('', 'Never answered:', ...anomalies(r.lost));

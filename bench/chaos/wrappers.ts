@@ -7,7 +7,13 @@
  * that follows must finish the job without a lost or second reply.
  */
 import { createEchoAgent } from '../../lib/agent/echo.js';
-import { type Agent, AgentError } from '../../lib/agent/port.js';
+import {
+  type Agent,
+  type AgentCallOptions,
+  AgentError,
+  type AgentReply,
+  type AgentRequest,
+} from '../../lib/agent/port.js';
 import { sleep } from '../../lib/dingtalk/http.js';
 import { ChannelError, errorSummary } from '../../lib/errors.js';
 import type { Forwarder, HandleOutcome, MessageHandler } from '../../lib/forward/port.js';
@@ -168,7 +174,12 @@ export function chaosHandler(
  * The echo agent, except that chosen messages time out or overrun their deadline once. A turn
  * that shows progress (card mode, `onText`) streams from `streaming` instead, when given.
  */
-export function chaosAgent(book: FaultBook, overrunMs: number, streaming?: Agent): Agent {
+export function chaosAgent(
+  book: FaultBook,
+  overrunMs: number,
+  streaming?: Agent,
+  clickStop?: (request: AgentRequest) => void,
+): Agent {
   const echo = createEchoAgent();
   return {
     ...echo,
@@ -193,6 +204,9 @@ export function chaosAgent(book: FaultBook, overrunMs: number, streaming?: Agent
         options.onText?.(text);
         return { text };
       }
+      if (fault === 'card_stop' && options.onText && clickStop) {
+        if (book.fire(request.messageId, fault)) return stoppedTurn(request, options, clickStop);
+      }
       if (fault === 'agent_overrun' && book.fire(request.messageId, fault)) {
         // Ignores the signal: answers after the hand-off has been given up on.
         await sleep(overrunMs);
@@ -204,6 +218,29 @@ export function chaosAgent(book: FaultBook, overrunMs: number, streaming?: Agent
       return echo.respond(request, options);
     },
   };
+}
+
+/** How long the Stop click is waited for before the turn just answers (a lost click). */
+const STOP_WAIT_MS = 2_000;
+
+/**
+ * A turn the user stops: the echo shows in the card, the Stop button is clicked (through the
+ * simulator's click route, so the callback goes through the relay), and the agent call waits to
+ * be cancelled; a click that does not get through (a fault, a lost frame) lets it answer.
+ */
+async function stoppedTurn(
+  request: AgentRequest,
+  options: AgentCallOptions,
+  clickStop: (request: AgentRequest) => void,
+): Promise<AgentReply> {
+  const text = `Echo agent: ${request.text}`;
+  options.onText?.(text);
+  // The card's create and its record go out on the first text; click once they are there.
+  await sleep(300, options.signal).catch(() => undefined);
+  if (!options.signal.aborted) clickStop(request);
+  await sleep(STOP_WAIT_MS, options.signal).catch(() => undefined);
+  if (options.signal.aborted) throw new AgentError('agent_timeout', 'chaos: the call was aborted');
+  return { text: `${text} (the Stop click did not arrive)` };
 }
 
 function msgIdOf(data: string): string | undefined {

@@ -47,6 +47,8 @@ describe('§9 delivery guarantees under chaos', () => {
     expect(result.cards.unfinished).toBe(0);
     expect(result.cardCalls.overBudget).toEqual([]);
     expect(result.cardCalls.maxPerAttempt).toBeLessThanOrEqual(result.cardCalls.budget);
+    // Stop clicks went through the relay to the running turn: those cards ended stopped.
+    expect(result.cards.stopped).toBeGreaterThan(0);
     expect(result.ok).toBe(true);
   }, 90_000);
 });
