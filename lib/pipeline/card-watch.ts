@@ -14,8 +14,9 @@
  * one poll). A retry of the message finds the record of its first attempt: it moves its
  * `watchdogAt` and keeps a stop that was already requested.
  */
-import { errorSummary } from '../errors.js';
+import { ChannelError, errorSummary } from '../errors.js';
 import type { Logger } from '../log.js';
+import { STATE_DEADLINE } from '../state/deadline.js';
 import { keys } from '../state/keys.js';
 import { cond, type StateItem, type StateStore, toEpochSeconds } from '../state/port.js';
 
@@ -160,6 +161,9 @@ export class CardWatch {
       if (item?.stop === STOP_REQUESTED) this.#stop(String(item.stoppedBy ?? ''));
     } catch (err) {
       this.#o.logger.warn('card.stop_poll_failed', { error: errorSummary(err) });
+      // The message's store view is past its deadline: every later poll would fail the same way
+      // (the turn is ending; a click from now on is no longer seen by this turn).
+      if (err instanceof ChannelError && err.code === STATE_DEADLINE) this.#clear();
     } finally {
       this.#polling = false;
     }

@@ -8,10 +8,13 @@
 import { ChannelError } from '../errors.js';
 import type { CallOptions, StateStore } from './port.js';
 
+/** The code of that error. */
+export const STATE_DEADLINE = 'state_deadline';
+
 /** The error every adapter raises when the caller's signal fired before the store answered. */
 export function deadlineError(operation: string, table: string, cause?: unknown): ChannelError {
   return new ChannelError(
-    'state_deadline',
+    STATE_DEADLINE,
     `${operation} on table ${table} did not finish before the handler's deadline`,
     { retryable: true, ...(cause === undefined ? {} : { cause }) },
   );

@@ -11,6 +11,7 @@ import { memoryLogger } from '../../lib/log.js';
 import { CardWatch } from '../../lib/pipeline/card-watch.js';
 import { CardWatchdog, WATCHDOG_NOTE } from '../../lib/pipeline/card-watchdog.js';
 import { claimMessage } from '../../lib/pipeline/dedup.js';
+import { storeWithDeadline } from '../../lib/state/deadline.js';
 import { keys } from '../../lib/state/keys.js';
 import { DM_SENDER, dm, type Rig, startRig } from './rig.js';
 
@@ -219,5 +220,49 @@ describe('the thinking state', () => {
     expect(times).toEqual([...times].sort((a, b) => a - b));
     expect(card!.createdAt).toBeLessThanOrEqual(times[0]!);
     expect(card!.state).toBe('finished');
+  });
+});
+
+describe('the stop poll past the message deadline', () => {
+  it('stops polling once its store view is past the deadline (no read after that)', async () => {
+    rig = await startRig();
+    const reads: number[] = [];
+    const controller = new AbortController();
+    // The message's store view (handler.ts `records`) whose deadline fires during the turn.
+    const view = storeWithDeadline(rig.ch.store, controller.signal);
+    const get = view.get;
+    view.get = (...args) => {
+      reads.push(Date.now());
+      return get(...args);
+    };
+    const logger = memoryLogger();
+    const watch = new CardWatch({
+      scope: {},
+      store: view,
+      card: {
+        accountId: 'default',
+        outTrackId: 'card_deadline',
+        msgId: 'msg-deadline',
+        conversationType: 'dm',
+        conversationId: 'cid-dm',
+        watchdogAt: Date.now() + 60_000,
+      },
+      pollMs: 20,
+      now: Date.now,
+      logger,
+      onStop: () => undefined,
+    });
+    await watch.open();
+    await vi.waitFor(() => expect(reads.length).toBeGreaterThan(1), { timeout: 5_000 });
+    controller.abort();
+    await vi.waitFor(
+      () => expect(logger.lines.some((l) => l.event === 'card.stop_poll_failed')).toBe(true),
+      { timeout: 5_000 },
+    );
+    const after = reads.length;
+    await new Promise((resolve) => setTimeout(resolve, 200)); // ten poll intervals
+    expect(reads.length).toBe(after);
+    expect(logger.lines.filter((l) => l.event === 'card.stop_poll_failed')).toHaveLength(1);
+    watch.release();
   });
 });
