@@ -102,6 +102,11 @@ export const CardSchema = z
       description:
         'A card in the "thinking" state appears after this long without agent text; `0` never.',
     }).default(1_500),
+    qpsPerApi: field(z.int().min(1).max(1_000), {
+      env: 'DINGTALK_CARD_QPS_PER_API',
+      description:
+        "Card calls per second per card API that one process allows itself for the app; a call past it waits its turn. DingTalk's standard limit is 20 (dingtalk-protocol.md §6.2): the default keeps a margin for network jitter, which can bunch calls paced exactly at the limit.",
+    }).default(16),
     stopPollMs: field(z.int().min(200).max(10_000), {
       env: 'DINGTALK_CARD_STOP_POLL_MS',
       description:

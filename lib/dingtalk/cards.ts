@@ -7,6 +7,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { DingTalkApiError } from '../errors.js';
 import type { DingTalkApi } from './api.js';
+import type { QpsBudget } from './qps-budget.js';
 
 /** The streamed template variable (the AI card template's markdown field). */
 export const CARD_CONTENT_KEY = 'msgContent';
@@ -44,7 +45,11 @@ export function outTrackIdFor(accountId: string, msgId: string): string {
 export class CardApi {
   constructor(
     private readonly api: DingTalkApi,
-    private readonly options: { maxAttempts?: number } = {},
+    private readonly options: {
+      maxAttempts?: number;
+      /** The app's QPS budget (§6.2): each call waits for its API's share before it goes out. */
+      qps?: QpsBudget;
+    } = {},
   ) {}
 
   /** `createAndDeliver`; throws when DingTalk did not deliver it to the space. */
@@ -72,9 +77,9 @@ export class CardApi {
       body.imRobotOpenSpaceModel = { supportForward: true };
       body.imRobotOpenDeliverModel = { spaceType: 'IM_ROBOT', robotCode };
     }
-    const answer = await this.api.call<{
+    const answer = await this.call<{
       result?: { deliverResults?: { success?: boolean; errorMsg?: string }[] };
-    }>('POST', 'card/instances/createAndDeliver', body, this.callOptions(signal));
+    }>('POST', 'card/instances/createAndDeliver', body, signal);
     // §6.4: check deliverResults[].success: a created card that reached nobody is a failure.
     const failed = (answer.result?.deliverResults ?? []).find((r) => r.success !== true);
     if (failed) {
@@ -94,7 +99,7 @@ export class CardApi {
     flags: { finalize: boolean; error?: boolean },
     signal?: AbortSignal,
   ): Promise<void> {
-    await this.api.call(
+    await this.call(
       'PUT',
       'card/streaming',
       {
@@ -106,7 +111,7 @@ export class CardApi {
         isFinalize: flags.finalize,
         isError: flags.error === true,
       },
-      this.callOptions(signal),
+      signal,
     );
   }
 
@@ -116,7 +121,7 @@ export class CardApi {
     params: Record<string, string>,
     signal?: AbortSignal,
   ): Promise<void> {
-    await this.api.call(
+    await this.call(
       'PUT',
       'card/instances',
       {
@@ -124,14 +129,20 @@ export class CardApi {
         cardData: { cardParamMap: params },
         cardUpdateOptions: { updateCardDataByKey: true },
       },
-      this.callOptions(signal),
+      signal,
     );
   }
 
-  private callOptions(signal?: AbortSignal) {
-    return {
+  private async call<T>(
+    method: 'POST' | 'PUT',
+    path: string,
+    body: unknown,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    await this.options.qps?.take(`${this.api.robotCode}|${path}`, signal);
+    return this.api.call<T>(method, path, body, {
       ...(signal ? { signal } : {}),
       ...(this.options.maxAttempts ? { maxAttempts: this.options.maxAttempts } : {}),
-    };
+    });
   }
 }

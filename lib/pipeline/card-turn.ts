@@ -23,6 +23,7 @@
 import type { AccountConfig } from '../config/index.js';
 import { CardApi, type CardSpace, outTrackIdFor } from '../dingtalk/cards.js';
 import type { InboundMessage } from '../dingtalk/inbound-types.js';
+import { sharedQpsBudget } from '../dingtalk/qps-budget.js';
 import { ChannelError, errorSummary } from '../errors.js';
 import { keys } from '../state/keys.js';
 import type { StoredAttachment } from './attachments.js';
@@ -217,7 +218,10 @@ function newCard(
 ): CardReply {
   const settings = account.card;
   return new CardReply({
-    cards: new CardApi(run.rt.apiFor(account), { maxAttempts: 1 }),
+    cards: new CardApi(run.rt.apiFor(account), {
+      maxAttempts: 1,
+      qps: sharedQpsBudget(settings.qpsPerApi),
+    }),
     outTrackId: outTrackIdFor(account.accountId, message.msgId),
     templateId: settings.templateId,
     space: spaceOf(message)!,

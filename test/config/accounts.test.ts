@@ -30,6 +30,7 @@ describe('§1 multi-account resolution', () => {
         maxCalls: 5,
         minIntervalMs: 1_000,
         thinkingDelayMs: 1_500,
+        qpsPerApi: 16,
         stopPollMs: 1_000,
         watchdogGraceMs: 120_000,
       },
