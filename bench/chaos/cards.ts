@@ -25,8 +25,18 @@ import {
 import type { ChaosOptions } from './options.js';
 import { isCardAccount, type PlannedMessage } from './plan.js';
 
-/** The card settings of the run (the budget is the schema default). */
-export const CHAOS_CARD = { maxCalls: 5, minIntervalMs: 100, thinkingDelayMs: 300 } as const;
+/**
+ * The card settings of the run (the budget is the schema default). The run compresses time
+ * (150 messages/s, half in cards), far past what one app may send DingTalk in a second, so the
+ * channel's own QPS pacing (card.qpsPerApi) is lifted: it would only slow the run, which is about
+ * faults, not rates (test/pipeline/card-qps.test.ts covers the pacing).
+ */
+export const CHAOS_CARD = {
+  maxCalls: 5,
+  minIntervalMs: 100,
+  thinkingDelayMs: 300,
+  qpsPerApi: 1_000,
+} as const;
 
 /** `channels.dingtalk` fields for card mode: per-account `replyMode` and group overrides. */
 export function cardConfig(
