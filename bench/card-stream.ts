@@ -22,6 +22,7 @@ import { createRuntime } from '../lib/runtime/index.js';
 import type { SimCard, Simulator } from '../lib/simulator/index.js';
 import { MemoryStateStore } from '../lib/state/memory.js';
 import { type FakeAgentHttp, startFakeAgentHttp } from '../test/support/fake-agent-http.js';
+import { pushedEvent } from '../test/support/pushed-event.js';
 import { peerCardReply } from './card-peer.js';
 import { benchApp, channelEnv, startBenchSimulator } from './rig.js';
 import { type Summary, summarize } from './stats.js';
@@ -258,14 +259,7 @@ function injectEvent(sim: Simulator, text: string, staffId: string): MessageEven
     sender: { staffId, nick: staffId },
     text,
   });
-  const record = sim.inbound().find((r) => r.messageId === injected.messageId)!;
-  return {
-    version: 1,
-    accountId: record.account,
-    messageId: injected.messageId,
-    data: JSON.stringify(record.payload),
-    receivedAt: Date.now(),
-  };
+  return pushedEvent(sim, injected.messageId);
 }
 
 /** Measures both strategies, ours first. */

@@ -20,6 +20,7 @@ import type { MessageEvent } from '../lib/forward/port.js';
 import { type Simulator, startSimulator } from '../lib/simulator/index.js';
 import { startDynalite } from '../lib/state/dynalite-server.js';
 import { ensureTable, localDynamoClient } from '../lib/state/dynamodb.js';
+import { pushedEvent } from '../test/support/pushed-event.js';
 
 // The SDK's notice about Node 20 (Lambda runs Node 22) is noise here, and in the measured child.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -110,14 +111,7 @@ function eventFor(sim: Simulator, i: number): MessageEvent {
     sender: { staffId: `user${i}` },
     text: `cold ${i}`,
   });
-  const record = sim.inbound().find((r) => r.messageId === injected.messageId)!;
-  return {
-    version: 1,
-    accountId: record.account,
-    messageId: injected.messageId,
-    data: JSON.stringify(record.payload),
-    receivedAt: Date.now(),
-  };
+  return pushedEvent(sim, injected.messageId);
 }
 
 async function measure(dir: string, runs: number): Promise<Run[]> {

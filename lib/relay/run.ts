@@ -4,14 +4,18 @@
  * health endpoint. Used by the relay container entry and by `npm start`.
  */
 import type { LoadedConfig } from '../config/index.js';
-import { DingTalkApi } from '../dingtalk/api.js';
 import { createInboxForwarder } from '../forward/inbox.js';
 import { createForwarder } from '../forward/index.js';
 import type { Forwarder, HandleOutcome, MessageEvent, MessageHandler } from '../forward/port.js';
 import { createLogger, type Logger } from '../log.js';
 import { CardWatchdog } from '../pipeline/card-watchdog.js';
 import { createMessageHandler } from '../pipeline/index.js';
-import { createRuntime, type PipelineRuntime, type RuntimeOverrides } from '../runtime/index.js';
+import {
+  apiCache,
+  createRuntime,
+  type PipelineRuntime,
+  type RuntimeOverrides,
+} from '../runtime/index.js';
 import { createStateStore } from '../state/index.js';
 import { stateStoreOptions } from '../state/options.js';
 import type { StateStore } from '../state/port.js';
@@ -151,25 +155,10 @@ async function startWatchdog(
   const ownStore = runtime
     ? undefined
     : await createStateStore(stateStoreOptions(config.settings), { logger });
-  const apis = new Map<string, DingTalkApi>();
   const watchdog = new CardWatchdog({
     store: runtime?.store ?? ownStore!,
     accounts: config.accounts,
-    apiFor: (account) => {
-      if (runtime) return runtime.apiFor(account);
-      let api = apis.get(account.accountId);
-      if (!api) {
-        api = new DingTalkApi({
-          clientId: account.clientId,
-          clientSecret: account.clientSecret,
-          robotCode: account.robotCode,
-          apiBase: config.settings.dingtalk.apiBase,
-          oapiBase: config.settings.dingtalk.oapiBase,
-        });
-        apis.set(account.accountId, api);
-      }
-      return api;
-    },
+    apiFor: runtime ? (account) => runtime.apiFor(account) : apiCache(config),
     now: runtime?.now ?? Date.now,
     logger,
     sweepMs: cardSweepMs,

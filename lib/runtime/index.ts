@@ -6,8 +6,8 @@
  * (architecture invariant 7).
  */
 import { type Agent, createAgent } from '../agent/index.js';
-import type { LoadedConfig } from '../config/index.js';
-import { type ApiCall, DingTalkApi } from '../dingtalk/api.js';
+import type { AccountConfig, LoadedConfig } from '../config/index.js';
+import { type ApiCall, DingTalkApi, type DingTalkApiOptions } from '../dingtalk/api.js';
 import { createLogger, type Logger } from '../log.js';
 import type { PipelineRuntime } from '../pipeline/runtime.js';
 import { createStateStore } from '../state/index.js';
@@ -46,7 +46,6 @@ export async function createRuntime(
   const agent = overrides.wrapAgent ? overrides.wrapAgent(built) : built;
   const store =
     overrides.store ?? (await createStateStore(stateStoreOptions(config.settings), { logger }));
-  const apis = new Map<string, DingTalkApi>();
   return {
     config,
     store,
@@ -56,22 +55,33 @@ export async function createRuntime(
     sessionMaxWaitMs: overrides.sessionMaxWaitMs ?? 60_000,
     replyReserveMs: overrides.replyReserveMs ?? 5_000,
     leaseMs: overrides.leaseMs ?? 20_000,
-    apiFor(account) {
-      let api = apis.get(account.accountId);
-      if (!api) {
-        api = new DingTalkApi({
-          clientId: account.clientId,
-          clientSecret: account.clientSecret,
-          robotCode: account.robotCode,
-          apiBase: config.settings.dingtalk.apiBase,
-          oapiBase: config.settings.dingtalk.oapiBase,
-          ...(overrides.fetch ? { fetch: overrides.fetch } : {}),
-          ...(overrides.onApiCall ? { onCall: overrides.onApiCall } : {}),
-          ...(overrides.webhookTimeoutMs ? { webhookTimeoutMs: overrides.webhookTimeoutMs } : {}),
-        });
-        apis.set(account.accountId, api);
-      }
-      return api;
-    },
+    apiFor: apiCache(config, {
+      ...(overrides.fetch ? { fetch: overrides.fetch } : {}),
+      ...(overrides.onApiCall ? { onCall: overrides.onApiCall } : {}),
+      ...(overrides.webhookTimeoutMs ? { webhookTimeoutMs: overrides.webhookTimeoutMs } : {}),
+    }),
+  };
+}
+
+/** One DingTalkApi per account (its token cache lives there), built on first use. */
+export function apiCache(
+  config: LoadedConfig,
+  extra: Pick<DingTalkApiOptions, 'fetch' | 'onCall' | 'webhookTimeoutMs'> = {},
+): (account: AccountConfig) => DingTalkApi {
+  const apis = new Map<string, DingTalkApi>();
+  return (account) => {
+    let api = apis.get(account.accountId);
+    if (!api) {
+      api = new DingTalkApi({
+        clientId: account.clientId,
+        clientSecret: account.clientSecret,
+        robotCode: account.robotCode,
+        apiBase: config.settings.dingtalk.apiBase,
+        oapiBase: config.settings.dingtalk.oapiBase,
+        ...extra,
+      });
+      apis.set(account.accountId, api);
+    }
+    return api;
   };
 }

@@ -10,6 +10,7 @@ import type { MessageEvent } from '../../lib/forward/port.js';
 import { type Simulator, startSimulator } from '../../lib/simulator/index.js';
 import { keys } from '../../lib/state/keys.js';
 import { startTestDynalite, type TestDynalite } from '../support/dynalite.js';
+import { pushedEvent } from '../support/pushed-event.js';
 import { type IsolatedService, isolatedEnv, isolatedService, runServerless } from './support.js';
 
 const APP = {
@@ -42,15 +43,7 @@ function eventFor(text: string): { event: MessageEvent; msgId: string } {
     sender: { staffId: 'manager807', nick: 'Zhang' },
     text,
   });
-  const record = sim.inbound().find((r) => r.messageId === injected.messageId)!;
-  const event: MessageEvent = {
-    version: 1,
-    accountId: record.account,
-    messageId: injected.messageId,
-    data: JSON.stringify(record.payload),
-    receivedAt: Date.now(),
-  };
-  return { event, msgId: injected.msgId };
+  return { event: pushedEvent(sim, injected.messageId), msgId: injected.msgId };
 }
 
 describe('serverless invoke local: the message function', () => {

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { clearTokenCache } from '../../lib/dingtalk/api.js';
 import { type Simulator, startSimulator } from '../../lib/simulator/index.js';
+import { pushedEvent } from '../support/pushed-event.js';
 
 const APP = { clientId: 'dingentryapp', clientSecret: 'entry-secret-1', accountId: 'default' };
 let sim: Simulator;
@@ -51,17 +52,9 @@ describe('metrics from the function entries', () => {
       sender: { staffId: 'u1' },
       text: 'hi',
     });
-    const record = sim.inbound().find((r) => r.messageId === injected.messageId)!;
-    const outcome = await handler(
-      {
-        version: 1,
-        accountId: 'default',
-        messageId: injected.messageId,
-        data: JSON.stringify(record.payload),
-        receivedAt: Date.now(),
-      },
-      { getRemainingTimeInMillis: () => 30_000 },
-    );
+    const outcome = await handler(pushedEvent(sim, injected.messageId), {
+      getRemainingTimeInMillis: () => 30_000,
+    });
     expect(outcome).toEqual({ status: 'handled' });
     const [line] = metricLines();
     expect(line).toMatchObject({

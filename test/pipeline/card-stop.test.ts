@@ -15,6 +15,7 @@ import { createMessageHandler } from '../../lib/pipeline/index.js';
 import { createRuntime } from '../../lib/runtime/index.js';
 import type { CardClicked, SimCard } from '../../lib/simulator/index.js';
 import { keys } from '../../lib/state/keys.js';
+import { pushedEvent } from '../support/pushed-event.js';
 import {
   DM_SENDER,
   dm,
@@ -59,14 +60,7 @@ function streamingCard(r: Rig): Promise<SimCard> {
 function callbackEvent(r: Rig, clicked: { messageId: string }): MessageEvent {
   const record = r.ch.sim.inbound().find((x) => x.messageId === clicked.messageId)!;
   expect(record.topic).toBe(TOPIC_CARD);
-  return {
-    version: 1,
-    accountId: record.account,
-    messageId: clicked.messageId,
-    data: JSON.stringify(record.payload),
-    receivedAt: Date.now(),
-    topic: TOPIC_CARD,
-  };
+  return pushedEvent(r.ch.sim, clicked.messageId, { topic: TOPIC_CARD });
 }
 
 function click(r: Rig, card: SimCard, userId: string, action = 'stop'): CardClicked {

@@ -13,6 +13,7 @@ import { CardWatchdog, WATCHDOG_NOTE } from '../../lib/pipeline/card-watchdog.js
 import { claimMessage } from '../../lib/pipeline/dedup.js';
 import { storeWithDeadline } from '../../lib/state/deadline.js';
 import { keys } from '../../lib/state/keys.js';
+import { abandonedCardRecord } from '../support/card-record.js';
 import { DM_SENDER, dm, type Rig, startRig } from './rig.js';
 
 let rig: Rig | undefined;
@@ -42,24 +43,15 @@ async function orphan(r: Rig, msgId: string, shown: string, watchdogAt: number) 
     msgContent: shown,
     showStop: 'true',
   });
-  const watch = new CardWatch({
-    scope: {},
-    store: r.ch.store,
-    card: {
-      accountId: account.accountId,
-      outTrackId,
-      msgId,
-      conversationType: 'dm',
-      conversationId: 'cid-dm',
-      watchdogAt,
-    },
-    pollMs: 60_000,
-    now: Date.now,
-    logger: memoryLogger(),
-    onStop: () => undefined,
+  // The process "dies": the record stays.
+  await abandonedCardRecord(r.ch.store, {
+    accountId: account.accountId,
+    outTrackId,
+    msgId,
+    conversationType: 'dm',
+    conversationId: 'cid-dm',
+    watchdogAt,
   });
-  await watch.open();
-  watch.release(); // the process "dies": the record stays
   return outTrackId;
 }
 
@@ -116,24 +108,14 @@ describe('the card watchdog', () => {
     const r = await watchdogRig();
     const live = await orphan(r, 'msgLive', 'streaming…', Date.now() + 60_000);
     // A record whose card does not exist (the create never reached DingTalk).
-    const ghost = new CardWatch({
-      scope: {},
-      store: r.ch.store,
-      card: {
-        accountId: 'default',
-        outTrackId: 'card_never_created',
-        msgId: 'msgGhost',
-        conversationType: 'dm',
-        conversationId: 'cid',
-        watchdogAt: Date.now() - 1,
-      },
-      pollMs: 60_000,
-      now: Date.now,
-      logger: memoryLogger(),
-      onStop: () => undefined,
+    await abandonedCardRecord(r.ch.store, {
+      accountId: 'default',
+      outTrackId: 'card_never_created',
+      msgId: 'msgGhost',
+      conversationType: 'dm',
+      conversationId: 'cid',
+      watchdogAt: Date.now() - 1,
     });
-    await ghost.open();
-    ghost.release();
     expect(await watchdog(r).sweep()).toEqual({ open: 2, closed: 1, failed: 0 });
     expect(cardOf(r, live).state).toBe('open');
     const gone = keys.openCard('default', 'card_never_created');

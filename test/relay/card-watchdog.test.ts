@@ -7,10 +7,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CardApi, outTrackIdFor } from '../../lib/dingtalk/cards.js';
 import { memoryLogger } from '../../lib/log.js';
-import { CardWatch } from '../../lib/pipeline/card-watch.js';
 import { runRelay } from '../../lib/relay/run.js';
 import { startSimulator } from '../../lib/simulator/index.js';
 import { keys } from '../../lib/state/keys.js';
+import { abandonedCardRecord } from '../support/card-record.js';
 import { APP, cleanups, FAST_STREAM, relayConfig, runCleanups } from './support.js';
 
 afterEach(runCleanups);
@@ -34,24 +34,14 @@ describe('the relay card watchdog', () => {
       { type: 'dm', staffId: 'manager807' },
       { flowStatus: '2', msgContent: 'so far', showStop: 'true' },
     );
-    const watch = new CardWatch({
-      scope: {},
-      store: rt.store,
-      card: {
-        accountId: account.accountId,
-        outTrackId,
-        msgId: 'msgOrphan',
-        conversationType: 'dm',
-        conversationId: 'cid',
-        watchdogAt: Date.now() - 1,
-      },
-      pollMs: 60_000,
-      now: Date.now,
-      logger: memoryLogger(),
-      onStop: () => undefined,
+    await abandonedCardRecord(rt.store, {
+      accountId: account.accountId,
+      outTrackId,
+      msgId: 'msgOrphan',
+      conversationType: 'dm',
+      conversationId: 'cid',
+      watchdogAt: Date.now() - 1,
     });
-    await watch.open();
-    watch.release();
     const card = await sim.waitFor(
       () => sim.cards().find((c) => c.outTrackId === outTrackId && c.state !== 'open'),
       10_000,

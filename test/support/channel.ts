@@ -24,6 +24,7 @@ import {
 import { MemoryStateStore } from '../../lib/state/memory.js';
 import type { StateStore } from '../../lib/state/port.js';
 import { startTestDynalite } from './dynalite.js';
+import { pushedEvent } from './pushed-event.js';
 
 export const TEST_APP = {
   clientId: 'dingpipelineapp',
@@ -95,21 +96,12 @@ export async function startTestChannel(options: TestChannelOptions = {}): Promis
     ...(dynalite ? { dynamo: { endpoint: dynalite.endpoint, tableName: dynalite.tableName } } : {}),
     inject(input) {
       const injected = sim.injectMessage(input);
-      const record = sim.inbound().find((r) => r.messageId === injected.messageId)!;
+      // A raw injection is forwarded as the exact text the simulator pushed.
+      const raw = 'raw' in input && typeof input.raw === 'string' ? input.raw : undefined;
       return {
         msgId: injected.msgId,
         conversationId: injected.conversationId,
-        event: {
-          version: 1,
-          accountId: record.account,
-          messageId: injected.messageId,
-          // A raw injection is forwarded as the exact text the simulator pushed.
-          data:
-            'raw' in input && typeof input.raw === 'string'
-              ? input.raw
-              : JSON.stringify(record.payload),
-          receivedAt: Date.now(),
-        },
+        event: pushedEvent(sim, injected.messageId, raw === undefined ? {} : { data: raw }),
       };
     },
     handle: (event, ms = 30_000) => handler(event, { deadline: Date.now() + ms }),

@@ -19,6 +19,7 @@ import { ensureTablestoreTable } from '../../../lib/state/tablestore.js';
 import { type FakeTablestore, startFakeTablestore } from '../../../lib/tablestore-fake/index.js';
 import { acs3AccessKey } from '../../forward/signatures.js';
 import { type JsonServer, startJsonServer } from '../../support/fake-json-server.js';
+import { pushedEvent } from '../../support/pushed-event.js';
 import { REPO_ROOT } from '../support.js';
 import {
   type FcInstance,
@@ -130,14 +131,7 @@ function eventFor(text: string): MessageEvent {
     sender: { staffId: 'manager807', nick: 'Zhang' },
     text,
   });
-  const record = sim.inbound().find((r) => r.messageId === injected.messageId)!;
-  return {
-    version: 1,
-    accountId: record.account,
-    messageId: injected.messageId,
-    data: JSON.stringify(record.payload),
-    receivedAt: Date.now(),
-  };
+  return pushedEvent(sim, injected.messageId);
 }
 
 async function until(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
